@@ -1,0 +1,115 @@
+/*
+ * ferrum_params.h — the params struct of every kernel, shared by the Metal
+ * kernels (metal/*.metal), the CPU executor (native-shim/cpu) and
+ * TypeScript (src/backend/params.ts writes the same layouts; a test compiles
+ * this header and compares every sizeof/offsetof).
+ *
+ * Conventions: all fields are 32-bit so MSL, C and TypeScript agree without
+ * padding rules; matrices are row-major with rows of `n_cols` elements
+ * (ggml's ne0 is the row length); tokens are rows of activations.
+ * Fields marked "dynamic" are patched per replay through fr_patch.
+ */
+#ifndef FERRUM_PARAMS_H
+#define FERRUM_PARAMS_H
+
+#ifdef __METAL_VERSION__
+typedef uint fr_u32;
+typedef int fr_i32;
+#else
+#include <stdint.h>
+typedef uint32_t fr_u32;
+typedef int32_t fr_i32;
+#endif
+
+/* get_rows_<type>: dst[r] = dequant(table[ids[r]])
+ * bindings: 0 table (type, n_vocab rows), 1 ids (int32[n_rows]), 2 dst f32[n_rows][n_cols] */
+typedef struct fr_get_rows_params {
+  fr_u32 n_cols;
+  fr_u32 n_rows;     /* dynamic: tokens in this step */
+  fr_u32 n_vocab;    /* rows in the table: ids >= n_vocab are an error (clamped + flagged) */
+  fr_u32 row_bytes;  /* bytes of one table row */
+} fr_get_rows_params;
+
+/* rms_norm_f32: dst[r] = (src[r] * 1/sqrt(mean(src[r]^2) + eps)) * weight
+ * bindings: 0 src f32[n_rows][n_cols], 1 weight f32[n_cols], 2 dst */
+typedef struct fr_rms_norm_params {
+  fr_u32 n_cols;
+  fr_u32 n_rows;     /* dynamic (tokens, or tokens*heads for QK-norm) */
+  float eps;
+  fr_u32 _pad;
+} fr_rms_norm_params;
+
+/* add_f32 / mul_f32: dst[i] = a[i] op b[i % n_b]
+ * bindings: 0 a f32[n], 1 b f32[n_b], 2 dst f32[n] */
+typedef struct fr_binary_params {
+  fr_u32 n;          /* dynamic: n_rows * n_b */
+  fr_u32 n_b;
+} fr_binary_params;
+
+/* rope_f32: rotates the first n_dims of each head of each token, in place
+ * allowed (dst may equal src). Position of token t is pos0 + t.
+ * mode 0: adjacent pairs (llama); mode 2: halves (neox, qwen2/3).
+ * bindings: 0 src f32[n_tokens][n_head*head_dim], 1 dst (same shape) */
+typedef struct fr_rope_params {
+  fr_u32 head_dim;
+  fr_u32 n_dims;
+  fr_u32 n_head;
+  fr_u32 n_tokens;   /* dynamic */
+  fr_u32 pos0;       /* dynamic */
+  fr_u32 mode;
+  float freq_base;
+  float freq_scale;  /* 1 / rope.scaling.factor for linear scaling */
+} fr_rope_params;
+
+/* cpy_f32_<kvtype>: KV cache store; rows land at positions pos0..pos0+n_tokens-1
+ * bindings: 0 src f32[n_tokens][n_cols], 1 cache (<kvtype>)[n_ctx][n_cols] */
+typedef struct fr_kv_store_params {
+  fr_u32 n_cols;     /* n_head_kv * head_dim */
+  fr_u32 n_tokens;   /* dynamic */
+  fr_u32 pos0;       /* dynamic */
+  fr_u32 n_ctx;      /* rows in the cache: pos0 + n_tokens > n_ctx is an error */
+} fr_kv_store_params;
+
+/* attn_<kvtype>: causal attention with GQA over the cache, softmax inside.
+ * Query t (position pos0+t) attends to cache rows 0..pos0+t.
+ * bindings: 0 q f32[n_tokens][n_head*head_dim], 1 k cache, 2 v cache
+ * (both [n_ctx][n_head_kv*head_dim]), 3 dst f32[n_tokens][n_head*head_dim] */
+typedef struct fr_attn_params {
+  fr_u32 n_head;
+  fr_u32 n_head_kv;
+  fr_u32 head_dim;
+  fr_u32 n_tokens;   /* dynamic */
+  fr_u32 pos0;       /* dynamic */
+  fr_u32 n_ctx;
+  float scale;       /* 1/sqrt(head_dim) unless the model says otherwise */
+  fr_u32 _pad;
+} fr_attn_params;
+
+/* soft_max_f32: dst[r] = softmax(src[r] * scale)
+ * bindings: 0 src f32[n_rows][n_cols], 1 dst */
+typedef struct fr_softmax_params {
+  fr_u32 n_cols;
+  fr_u32 n_rows;     /* dynamic */
+  float scale;
+  fr_u32 _pad;
+} fr_softmax_params;
+
+/* swiglu_f32: dst[i] = silu(gate[i]) * up[i]
+ * bindings: 0 gate f32[n], 1 up f32[n], 2 dst f32[n] */
+typedef struct fr_glu_params {
+  fr_u32 n;          /* dynamic: n_tokens * n_ff */
+  fr_u32 _pad;
+} fr_glu_params;
+
+/* mul_mat_<type> (CPU), mul_mv_<type>_f32 / mul_mm_<type>_f32 (Metal):
+ * dst[t][r] = dot(W[r], x[t]) for r < n_rows, t < n_tokens.
+ * bindings: 0 W (<type>)[n_rows][n_cols], 1 x f32[n_tokens][n_cols],
+ * 2 dst f32[n_tokens][n_rows] */
+typedef struct fr_mul_mat_params {
+  fr_u32 n_cols;
+  fr_u32 n_rows;
+  fr_u32 n_tokens;   /* dynamic */
+  fr_u32 row_bytes;  /* bytes of one row of W */
+} fr_mul_mat_params;
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * quants.h — ggml block layouts on the CPU: dequantize a row, quantize an
+ * activation row to the weight type's dot-product partner, and the dot
+ * product itself. The runtime (mul_mat, get_rows, KV store) only sees this
+ * table; each type family lives in its own file under quants/.
+ *
+ * Numerics follow ggml: a weight type W multiplies activations converted to
+ * vec_dot_type(W) (Q8_0 for Q4_0/Q5_0/Q8_0/IQ4_NL, Q8_1 for Q4_1/Q5_1,
+ * Q8_K for K-quants and IQ4_XS, F16 for F16, BF16 for BF16, F32 for F32),
+ * so ferrum's logits agree with llama.cpp's to rounding.
+ */
+#ifndef FERRUM_QUANTS_H
+#define FERRUM_QUANTS_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+/* ggml type ids (ggml.h), the subset the CPU computes with */
+enum fr_ggml_type {
+  FR_TYPE_F32 = 0, FR_TYPE_F16 = 1, FR_TYPE_Q4_0 = 2, FR_TYPE_Q4_1 = 3,
+  FR_TYPE_Q5_0 = 6, FR_TYPE_Q5_1 = 7, FR_TYPE_Q8_0 = 8, FR_TYPE_Q8_1 = 9,
+  FR_TYPE_Q2_K = 10, FR_TYPE_Q3_K = 11, FR_TYPE_Q4_K = 12, FR_TYPE_Q5_K = 13,
+  FR_TYPE_Q6_K = 14, FR_TYPE_Q8_K = 15, FR_TYPE_IQ4_NL = 20, FR_TYPE_IQ4_XS = 23,
+  FR_TYPE_BF16 = 30,
+};
+
+/* y = dequant(x), n a multiple of blck_size */
+typedef void (*fr_to_float_fn)(const void *x, float *y, int64_t n);
+/* y = quant(x), n a multiple of blck_size (bit-exact with ggml's quantize_row_*_ref / from_float) */
+typedef void (*fr_from_float_fn)(const float *x, void *y, int64_t n);
+/* *s = dot(w, a): w one row of this type, a the same row length in vec_dot_type */
+typedef void (*fr_vec_dot_fn)(int n, float *s, const void *w, const void *a);
+
+typedef struct fr_type_traits {
+  const char *name;       /* ggml's name: "q4_K" */
+  int32_t blck_size;      /* elements per block */
+  int32_t type_size;      /* bytes per block */
+  int32_t vec_dot_type;   /* type the activations are converted to */
+  fr_to_float_fn to_float;
+  fr_from_float_fn from_float; /* NULL where ferrum never quantizes to this type */
+  fr_vec_dot_fn vec_dot;       /* NULL for pure activation types (Q8_1, Q8_K) */
+} fr_type_traits;
+
+/* NULL for a type the CPU cannot compute with */
+const fr_type_traits *fr_get_type_traits(int32_t type);
+
+/* half <-> float as ggml rounds them (round-to-nearest-even) */
+float fr_fp16_to_fp32(uint16_t h);
+uint16_t fr_fp32_to_fp16(float f);
+float fr_bf16_to_fp32(uint16_t h);
+uint16_t fr_fp32_to_bf16(float f);
+
+#endif
