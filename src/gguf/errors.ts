@@ -12,3 +12,9 @@ export class GgufError extends Error {
     super(`${file}: ${reason}`);
   }
 }
+
+/** A name from the file, made safe for a one-line message: escaped and shortened. */
+export function quoteName(s: string): string {
+  const short = s.length > 64 ? `${s.slice(0, 64)}…` : s;
+  return JSON.stringify(short);
+}

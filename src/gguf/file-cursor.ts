@@ -12,6 +12,9 @@ export class FileCursor {
   private window: Buffer = Buffer.alloc(0);
   private windowStart = 0;
   private pos = 0;
+  /** Bytes actually read from disk: shows a header parse never touches tensor data. */
+  bytesRead = 0;
+  private chunk = 64 << 10;
 
   constructor(
     path: string,
@@ -38,7 +41,10 @@ export class FileCursor {
     if (n > this.remaining) this.onTruncated(what, n, this.pos);
     const rel = this.pos - this.windowStart;
     if (rel + n <= this.window.length) return rel;
-    const len = Math.min(Math.max(n, 1 << 20), this.remaining);
+    // Small first reads keep a header-only parse from pulling in tensor data;
+    // doubling keeps big vocabularies (megabytes of strings) to few reads.
+    const len = Math.min(Math.max(n, this.chunk), this.remaining);
+    this.chunk = Math.min(this.chunk * 2, 8 << 20);
     const buf = Buffer.allocUnsafe(len);
     let got = 0;
     while (got < len) {
@@ -46,6 +52,7 @@ export class FileCursor {
       if (r === 0) this.onTruncated(what, n, this.pos);
       got += r;
     }
+    this.bytesRead += len;
     this.window = buf;
     this.windowStart = this.pos;
     return 0;

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { GgufError } from './errors.js';
+import { GgufError, quoteName } from './errors.js';
 import { ggmlTensorBytes, ggmlTypeInfo } from './ggml-types.js';
 import { FileCursor } from './file-cursor.js';
 import {
@@ -42,6 +42,8 @@ export interface GgufFile {
   readonly alignment: number;
   /** Absolute offset of the (aligned) tensor data section. */
   readonly dataOffset: number;
+  /** Bytes read from disk to parse the header (never the tensor data). */
+  readonly headerBytesRead: number;
 }
 
 /**
@@ -144,10 +146,10 @@ function parse(path: string, cur: FileCursor, fail: (reason: string) => never): 
   for (let i = 0, n = Number(nKV); i < n; i++) {
     const key = readString(`metadata key ${i}`);
     if (key.length === 0) fail(`metadata key ${i} is empty`);
-    if (metadata.has(key)) fail(`duplicate metadata key "${key}"`);
-    const type = cur.u32(`type of "${key}"`);
-    if (!(type in GgufValueType)) fail(`metadata "${key}" has unknown value type ${type}`);
-    metadata.set(key, { type, value: readValue(type, `metadata "${key}"`, 0) });
+    if (metadata.has(key)) fail(`duplicate metadata key ${quoteName(key)}`);
+    const type = cur.u32(`type of ${quoteName(key)}`);
+    if (!(type in GgufValueType)) fail(`metadata ${quoteName(key)} has unknown value type ${type}`);
+    metadata.set(key, { type, value: readValue(type, `metadata ${quoteName(key)}`, 0) });
   }
 
   let alignment = GGUF_DEFAULT_ALIGNMENT;
@@ -168,21 +170,21 @@ function parse(path: string, cur: FileCursor, fail: (reason: string) => never): 
   const names = new Set<string>();
   for (let i = 0, n = Number(nTensors); i < n; i++) {
     const name = readString(`tensor ${i} name`);
-    if (names.has(name)) fail(`duplicate tensor name "${name}"`);
+    if (names.has(name)) fail(`duplicate tensor name ${quoteName(name)}`);
     names.add(name);
-    const nDims = cur.u32(`tensor "${name}" dims`);
-    if (nDims < 1 || nDims > GGML_MAX_DIMS) fail(`tensor "${name}" has ${nDims} dimensions (1..${GGML_MAX_DIMS} allowed)`);
+    const nDims = cur.u32(`tensor ${quoteName(name)} dims`);
+    if (nDims < 1 || nDims > GGML_MAX_DIMS) fail(`tensor ${quoteName(name)} has ${nDims} dimensions (1..${GGML_MAX_DIMS} allowed)`);
     const dims: number[] = [];
     let elements = 1n;
     for (let d = 0; d < nDims; d++) {
-      const ne = cur.i64(`tensor "${name}" dim ${d}`);
-      if (ne < 0n) fail(`tensor "${name}" has a negative dimension ${ne}`);
+      const ne = cur.i64(`tensor ${quoteName(name)} dim ${d}`);
+      if (ne < 0n) fail(`tensor ${quoteName(name)} has a negative dimension ${ne}`);
       elements *= ne;
-      if (elements > INT64_MAX) fail(`tensor "${name}" dimensions overflow (product exceeds 2^63)`);
+      if (elements > INT64_MAX) fail(`tensor ${quoteName(name)} dimensions overflow (product exceeds 2^63)`);
       dims.push(Number(ne));
     }
-    const type = cur.u32(`tensor "${name}" type`);
-    const offset = cur.u64(`tensor "${name}" offset`);
+    const type = cur.u32(`tensor ${quoteName(name)} type`);
+    const offset = cur.u64(`tensor ${quoteName(name)} offset`);
     raw.push({ name, dims, type, offset, elements });
   }
 
@@ -193,15 +195,15 @@ function parse(path: string, cur: FileCursor, fail: (reason: string) => never): 
     let bytes: bigint | undefined;
     if (info && !info.removed) {
       if (t.dims[0]! % info.blockSize !== 0) {
-        fail(`tensor "${t.name}": row length ${t.dims[0]} is not a multiple of ${info.name}'s block size ${info.blockSize}`);
+        fail(`tensor ${quoteName(t.name)}: row length ${t.dims[0]} is not a multiple of ${info.name}'s block size ${info.blockSize}`);
       }
       bytes = ggmlTensorBytes(t.type, t.elements);
     }
     if (t.offset % BigInt(alignment) !== 0n) {
-      fail(`tensor "${t.name}": data offset ${t.offset} is not aligned to ${alignment}`);
+      fail(`tensor ${quoteName(t.name)}: data offset ${t.offset} is not aligned to ${alignment}`);
     }
     if (t.offset + (bytes ?? 0n) > dataSize) {
-      fail(`tensor "${t.name}": data [${t.offset}, ${t.offset + (bytes ?? 0n)}) lies outside the file's ${dataSize} data bytes (truncated file?)`);
+      fail(`tensor ${quoteName(t.name)}: data [${t.offset}, ${t.offset + (bytes ?? 0n)}) lies outside the file's ${dataSize} data bytes (truncated file?)`);
     }
     return {
       name: t.name,
@@ -219,9 +221,9 @@ function parse(path: string, cur: FileCursor, fail: (reason: string) => never): 
     const prev = byOffset[i - 1]!;
     const next = byOffset[i]!;
     if (prev.bytes !== undefined && prev.offset + prev.bytes > next.offset) {
-      fail(`tensors "${prev.name}" and "${next.name}" overlap`);
+      fail(`tensors ${quoteName(prev.name)} and ${quoteName(next.name)} overlap`);
     }
   }
 
-  return { path, version, fileSize: cur.size, metadata, tensors, alignment, dataOffset };
+  return { path, version, fileSize: cur.size, metadata, tensors, alignment, dataOffset, headerBytesRead: cur.bytesRead };
 }
