@@ -1,0 +1,97 @@
+import { ggmlKernelSuffix } from '../gguf/index.js';
+import type { Device } from './device.js';
+import {
+  AttnParams, BinaryParams, GetRowsParams, GluParams, KvStoreParams, MulMatParams, type ParamsStruct, RmsNormParams, RopeParams,
+} from './params.js';
+import { type Binding, type OpRecord, type ParamPatch, Slot } from './plan.js';
+
+/** A count that is fixed, or patched per step as slot * scale. */
+export type Count = number | { readonly slot: Slot; readonly scale: number };
+
+export const perToken = (scale: number): Count => ({ slot: Slot.NTokens, scale });
+export const perOut = (scale: number): Count => ({ slot: Slot.NOut, scale });
+export const POS0: Count = { slot: Slot.Pos0, scale: 1 };
+
+export type KvType = 'f16' | 'f32' | 'q8_0';
+
+export interface WeightBinding extends Binding {
+  readonly type: number;
+  readonly rowBytes: number;
+}
+
+/**
+ * Turns "rms_norm these rows" into OpRecords: the kernel name, the params
+ * struct of ferrum_params.h, and the patches for dynamic counts. Counts that
+ * depend on the batch are written as Count so one plan serves every step.
+ */
+export class OpBuilder {
+  readonly ops: OpRecord[] = [];
+
+  constructor(private readonly device: Device) {}
+
+  private push<F extends string>(name: string, bindings: Binding[], struct: ParamsStruct<F>, values: Record<F, Count | number>): void {
+    const fixed = {} as Record<F, number>;
+    const patches: ParamPatch[] = [];
+    for (const [field, v] of Object.entries(values) as Array<[F, Count]>) {
+      if (typeof v === 'number') {
+        fixed[field] = v;
+      } else {
+        fixed[field] = 0;
+        patches.push({ field: struct.offsetOf(field), slot: v.slot, scale: v.scale, bias: 0 });
+      }
+    }
+    this.ops.push({
+      name,
+      kernel: this.device.kernel(name),
+      bindings,
+      params: struct.encode(fixed),
+      patches,
+      grid: [0, 0, 0],
+      threadgroup: [0, 0, 0],
+    });
+  }
+
+  getRows(table: WeightBinding, ids: Binding, dst: Binding, nCols: number, nVocab: number, nRows: Count): void {
+    this.push(`get_rows_${ggmlKernelSuffix(table.type)}`, [table, ids, dst], GetRowsParams,
+      { n_cols: nCols, n_rows: nRows, n_vocab: nVocab, row_bytes: table.rowBytes });
+  }
+
+  rmsNorm(src: Binding, weight: Binding, dst: Binding, nCols: number, nRows: Count, eps: number): void {
+    this.push('rms_norm_f32', [src, weight, dst], RmsNormParams, { n_cols: nCols, n_rows: nRows, eps });
+  }
+
+  mulMat(w: WeightBinding, x: Binding, dst: Binding, nCols: number, nRows: number, nTokens: Count): void {
+    this.push(`mul_mat_${ggmlKernelSuffix(w.type)}`, [w, x, dst], MulMatParams,
+      { n_cols: nCols, n_rows: nRows, n_tokens: nTokens, row_bytes: w.rowBytes });
+  }
+
+  add(a: Binding, b: Binding, dst: Binding, n: Count, nB: Count): void {
+    this.push('add_f32', [a, b, dst], BinaryParams, { n, n_b: nB });
+  }
+
+  mul(a: Binding, b: Binding, dst: Binding, n: Count, nB: Count): void {
+    this.push('mul_f32', [a, b, dst], BinaryParams, { n, n_b: nB });
+  }
+
+  rope(src: Binding, dst: Binding, p: { headDim: number; nDims: number; nHead: number; mode: number; freqBase: number; freqScale: number }): void {
+    this.push('rope_f32', [src, dst], RopeParams, {
+      head_dim: p.headDim, n_dims: p.nDims, n_head: p.nHead, n_tokens: perToken(1), pos0: POS0,
+      mode: p.mode, freq_base: p.freqBase, freq_scale: p.freqScale,
+    });
+  }
+
+  kvStore(src: Binding, cache: Binding, kv: KvType, nCols: number, nCtx: number): void {
+    this.push(`cpy_f32_${kv}`, [src, cache], KvStoreParams, { n_cols: nCols, n_tokens: perToken(1), pos0: POS0, n_ctx: nCtx });
+  }
+
+  attention(q: Binding, k: Binding, v: Binding, dst: Binding, kv: KvType,
+    p: { nHead: number; nHeadKV: number; headDim: number; nCtx: number; scale: number }): void {
+    this.push(`attn_${kv}`, [q, k, v, dst], AttnParams, {
+      n_head: p.nHead, n_head_kv: p.nHeadKV, head_dim: p.headDim, n_tokens: perToken(1), pos0: POS0, n_ctx: p.nCtx, scale: p.scale,
+    });
+  }
+
+  swiglu(gate: Binding, up: Binding, dst: Binding, n: Count): void {
+    this.push('swiglu_f32', [gate, up, dst], GluParams, { n });
+  }
+}

@@ -1,0 +1,74 @@
+import type { Binding } from '../backend/plan.js';
+import { type KvType, type OpBuilder, perOut, perToken } from '../backend/op-builder.js';
+import type { HParams } from './hparams.js';
+import type { ModelWeights } from './llama-weights.js';
+
+/** Activation and cache buffers one step reads and writes (sized for the plan's batch). */
+export interface StepBuffers {
+  readonly ids: Binding;
+  readonly outIds: Binding;
+  readonly x: Binding;
+  readonly xn: Binding;
+  readonly q: Binding;
+  readonly k: Binding;
+  readonly v: Binding;
+  readonly attn: Binding;
+  readonly tmp: Binding;
+  readonly gate: Binding;
+  readonly up: Binding;
+  readonly xOut: Binding;
+  readonly logits: Binding;
+  readonly kCache: readonly Binding[];
+  readonly vCache: readonly Binding[];
+}
+
+export interface GraphOptions {
+  /** Most tokens one step carries: the rows of every activation buffer. */
+  readonly batch: number;
+  readonly nCtx: number;
+  readonly kvType: KvType;
+}
+
+/**
+ * The layer loop of llama / qwen2 / qwen3 as ops, in llama.cpp's order:
+ * norm → QKV (+bias) → (QK-norm) → RoPE → cache → attention → output + residual,
+ * norm → SwiGLU FFN + residual; then final norm on the rows whose logits
+ * are wanted (llama.cpp's inp_out_ids) and the output projection.
+ */
+export function buildLlamaGraph(b: OpBuilder, hp: HParams, w: ModelWeights, buf: StepBuffers, opt: GraphOptions): void {
+  const qDim = hp.nHead * hp.headDim;
+  const kvDim = hp.nHeadKV * hp.headDim;
+  const ropeP = { headDim: hp.headDim, nDims: hp.nRot, mode: hp.ropeMode, freqBase: hp.ropeBase, freqScale: hp.ropeFreqScale };
+
+  b.getRows(w.tokenEmbd, buf.ids, buf.x, hp.nEmbd, hp.nVocab, perToken(1));
+  w.layers.forEach((L, il) => {
+    b.rmsNorm(buf.x, L.attnNorm, buf.xn, hp.nEmbd, perToken(1), hp.eps);
+    b.mulMat(L.q, buf.xn, buf.q, hp.nEmbd, qDim, perToken(1));
+    b.mulMat(L.k, buf.xn, buf.k, hp.nEmbd, kvDim, perToken(1));
+    b.mulMat(L.v, buf.xn, buf.v, hp.nEmbd, kvDim, perToken(1));
+    if (L.qBias) b.add(buf.q, L.qBias, buf.q, perToken(qDim), qDim);
+    if (L.kBias) b.add(buf.k, L.kBias, buf.k, perToken(kvDim), kvDim);
+    if (L.vBias) b.add(buf.v, L.vBias, buf.v, perToken(kvDim), kvDim);
+    if (L.qNorm) b.rmsNorm(buf.q, L.qNorm, buf.q, hp.headDim, perToken(hp.nHead), hp.eps);
+    if (L.kNorm) b.rmsNorm(buf.k, L.kNorm, buf.k, hp.headDim, perToken(hp.nHeadKV), hp.eps);
+    b.rope(buf.q, buf.q, { ...ropeP, nHead: hp.nHead });
+    b.rope(buf.k, buf.k, { ...ropeP, nHead: hp.nHeadKV });
+    b.kvStore(buf.k, buf.kCache[il]!, opt.kvType, kvDim, opt.nCtx);
+    b.kvStore(buf.v, buf.vCache[il]!, opt.kvType, kvDim, opt.nCtx);
+    b.attention(buf.q, buf.kCache[il]!, buf.vCache[il]!, buf.attn, opt.kvType, {
+      nHead: hp.nHead, nHeadKV: hp.nHeadKV, headDim: hp.headDim, nCtx: opt.nCtx, scale: 1 / Math.sqrt(hp.headDim),
+    });
+    b.mulMat(L.o, buf.attn, buf.tmp, qDim, hp.nEmbd, perToken(1));
+    if (L.oBias) b.add(buf.tmp, L.oBias, buf.tmp, perToken(hp.nEmbd), hp.nEmbd);
+    b.add(buf.x, buf.tmp, buf.x, perToken(hp.nEmbd), perToken(hp.nEmbd));
+    b.rmsNorm(buf.x, L.ffnNorm, buf.xn, hp.nEmbd, perToken(1), hp.eps);
+    b.mulMat(L.gate, buf.xn, buf.gate, hp.nEmbd, hp.nFF, perToken(1));
+    b.mulMat(L.up, buf.xn, buf.up, hp.nEmbd, hp.nFF, perToken(1));
+    b.swiglu(buf.gate, buf.up, buf.gate, perToken(hp.nFF));
+    b.mulMat(L.down, buf.gate, buf.tmp, hp.nFF, hp.nEmbd, perToken(1));
+    b.add(buf.x, buf.tmp, buf.x, perToken(hp.nEmbd), perToken(hp.nEmbd));
+  });
+  b.rmsNorm(buf.x, w.outputNorm, buf.xn, hp.nEmbd, perToken(1), hp.eps);
+  b.getRows({ ...buf.xn, type: 0, rowBytes: hp.nEmbd * 4 }, buf.outIds, buf.xOut, hp.nEmbd, opt.batch, perOut(1));
+  b.mulMat(w.output, buf.xOut, buf.logits, hp.nEmbd, hp.nVocab, perOut(1));
+}
