@@ -26,7 +26,9 @@ enum fr_ggml_type {
 
 /* y = dequant(x), n a multiple of blck_size */
 typedef void (*fr_to_float_fn)(const void *x, float *y, int64_t n);
-/* y = quant(x), n a multiple of blck_size (bit-exact with ggml's quantize_row_*_ref / from_float) */
+/* y = quant(x), n a multiple of blck_size: bit-exact with what llama.cpp's CPU backend runs
+ * (type_traits_cpu from_float: the x86 SIMD quantizer for Q8_0/Q8_1, which
+ * rounds ties to even, not quantize_row_*_ref) */
 typedef void (*fr_from_float_fn)(const float *x, void *y, int64_t n);
 /* *s = dot(w, a): w one row of this type, a the same row length in vec_dot_type */
 typedef void (*fr_vec_dot_fn)(int n, float *s, const void *w, const void *a);

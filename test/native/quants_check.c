@@ -96,9 +96,9 @@ static double rnd_normal(void) {
   return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
-enum { D_NORMAL, D_OUTLIERS, D_ZERO_BLOCKS, D_OFFSET, D_TIES, D_TINY, D_LARGE, D_COUNT };
-static const char *const dist_names[D_COUNT] = {"normal", "outliers", "zero-blocks", "offset",
-                                                "ties",   "tiny",     "large"};
+enum { D_NORMAL, D_OUTLIERS, D_ZERO_BLOCKS, D_OFFSET, D_TIES, D_NEAR_TIES, D_TINY, D_LARGE, D_COUNT };
+static const char *const dist_names[D_COUNT] = {"normal", "outliers",   "zero-blocks", "offset",
+                                                "ties",   "near-ties", "tiny",        "large"};
 
 /* A row of n floats (n a multiple of 256) drawn from distribution d. */
 static void fill_row(float *x, int n, int d) {
@@ -116,17 +116,23 @@ static void fill_row(float *x, int n, int d) {
        * power of two: the Q8 multipliers come out as exact powers of two, so
        * x*id hits exact .5 ties (ggml's SIMD and ref quantizers disagree on
        * those) */
-      v = (double)((int64_t)(rnd64() % 507) - 253) * 0.5;
-      if (i % 32 == (int)(rnd64() % 32) % 32 && i % 32 == 7) v = (rnd64() & 1) ? 127.0 : -127.0;
-      v *= 0x1p-4;
+      v = (double)((int64_t)(rnd64() % 507) - 253) * 0.5 * 0x1p-4;
+      break;
+    case D_NEAR_TIES:
+      /* the same times 3: now the multiplier is inexact and x*id lands a
+       * hair off .5, where rounding the product first (as ggml does) and
+       * fusing it into the next add (FMA) give different integers */
+      v = (double)((int64_t)(rnd64() % 507) - 253) * 0.5 * 0x1p-4 * 3.0;
       break;
     case D_TINY: v *= 1e-6; break;  /* fp16 scales go subnormal */
     case D_LARGE: v *= 1000.0; break;
     }
     x[i] = (float)v;
   }
-  if (d == D_TIES) /* make sure every 32-block has its +-127 */
-    for (int b = 0; b < n / 32; b++) x[b * 32 + 7] = (rnd64() & 1) ? 127.0f * 0x1p-4f : -127.0f * 0x1p-4f;
+  if (d == D_TIES || d == D_NEAR_TIES) { /* the +-127 of every 32-block */
+    const float m = d == D_TIES ? 127.0f * 0x1p-4f : 127.0f * 0x1p-4f * 3.0f;
+    for (int b = 0; b < n / 32; b++) x[b * 32 + 7] = (rnd64() & 1) ? m : -m;
+  }
   if (d == D_ZERO_BLOCKS) {
     for (int b = 0; b < n / 32; b += 3) memset(x + 32 * b, 0, 32 * sizeof(float));
     if (n >= 512) memset(x + 256, 0, 256 * sizeof(float)); /* a whole super-block */
@@ -307,6 +313,8 @@ static void check_to_float(const struct tcase *tc, const fr_type_traits *t) {
             const float dd = g_fp16_to_fp32(rd16(blk));
             for (int j = 0; j < 32; j++) deq_ggml[b * 32 + j] = (float)(int8_t)blk[4 + j] * dd;
           }
+        } else if (tc->type == FR_TYPE_F32) { /* ggml has no f32 to_float: a copy */
+          memcpy(deq_ggml, qw + r * rb, (size_t)n * sizeof(float));
         } else {
           g->to_float(qw + r * rb, deq_ggml, n);
         }
@@ -318,6 +326,7 @@ static void check_to_float(const struct tcase *tc, const fr_type_traits *t) {
   snprintf(buf, sizeof buf, "%ld values, %ld not bit-identical to %s", values, bad,
            tc->type == FR_TYPE_Q8_K   ? "dequantize_row_q8_K"
            : tc->type == FR_TYPE_Q8_1 ? "fp16(d)*q"
+           : tc->type == FR_TYPE_F32  ? "the input"
                                       : "ggml to_float");
   result(bad == 0, tc->name, "to_float", buf);
 }
@@ -377,7 +386,7 @@ static void check_vec_dot(const struct tcase *tc, const fr_type_traits *t) {
   long dots = 0, bad = 0;
   for (int li = 0; li < N_LENGTHS; li++) {
     const int n = lengths[li];
-    const size_t wb = row_bytes(t, n), ab = row_bytes(at, n);
+    const size_t wb = row_bytes(t, n);
     for (int dw = 0; dw < D_COUNT; dw++) {
       for (int r = 0; r < ROWS; r++) fill_row(xs + (size_t)r * n, n, dw);
       g_quantize_chunk(tc->type, xs, qw, 0, ROWS, n, NULL);
@@ -446,6 +455,7 @@ static void *sym(void *lib, const char *name, const char *path) {
 }
 
 int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0); /* keep lines in order with stderr, even on a crash */
   int a = 1;
   if (a < argc && strcmp(argv[a], "-v") == 0) g_verbose = 1, a++;
   if (argc - a < 2) {

@@ -1,0 +1,151 @@
+/*
+ * blocks.h — ggml's on-disk/in-memory block layouts (ggml-common.h), the one
+ * place in C that fixes their sizes. GGUF tensors are mmapped and read with
+ * these structs directly, so every size and offset must match ggml's byte
+ * for byte; the static asserts turn a padding mistake into a compile error.
+ */
+#ifndef FERRUM_QUANTS_BLOCKS_H
+#define FERRUM_QUANTS_BLOCKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint16_t fr_half; /* IEEE binary16 bits */
+
+#define FR_QK4_0 32
+#define FR_QK4_1 32
+#define FR_QK5_0 32
+#define FR_QK5_1 32
+#define FR_QK8_0 32
+#define FR_QK8_1 32
+#define FR_QK4_NL 32
+#define FR_QK_K 256
+#define FR_K_SCALE_SIZE 12
+
+/* q = nibble - 8 */
+typedef struct {
+  fr_half d;
+  uint8_t qs[FR_QK4_0 / 2]; /* element j in the low nibble of qs[j], j+16 in the high one */
+} fr_block_q4_0;
+
+/* x = q*d + m */
+typedef struct {
+  fr_half d;
+  fr_half m;
+  uint8_t qs[FR_QK4_1 / 2];
+} fr_block_q4_1;
+
+/* q = (nibble | bit<<4) - 16 */
+typedef struct {
+  fr_half d;
+  uint8_t qh[4]; /* bit j = 5th bit of element j; unaligned, read with memcpy */
+  uint8_t qs[FR_QK5_0 / 2];
+} fr_block_q5_0;
+
+typedef struct {
+  fr_half d;
+  fr_half m;
+  uint8_t qh[4];
+  uint8_t qs[FR_QK5_1 / 2];
+} fr_block_q5_1;
+
+typedef struct {
+  fr_half d;
+  int8_t qs[FR_QK8_0];
+} fr_block_q8_0;
+
+/* activation partner of q4_1/q5_1: s carries d*sum(qs) so the weight's
+ * offset m folds into one multiply per block */
+typedef struct {
+  fr_half d;
+  fr_half s;
+  int8_t qs[FR_QK8_1];
+} fr_block_q8_1;
+
+/* 16 sub-blocks of 16; scales[i] = scale (low nibble) | min (high nibble) */
+typedef struct {
+  uint8_t scales[FR_QK_K / 16];
+  uint8_t qs[FR_QK_K / 4];
+  fr_half d;
+  fr_half dmin;
+} fr_block_q2_K;
+
+/* 16 sub-blocks of 16 with 6-bit signed (offset 32) scales packed in 12 bytes;
+ * a clear hmask bit subtracts 4 from the 2-bit quant */
+typedef struct {
+  uint8_t hmask[FR_QK_K / 8];
+  uint8_t qs[FR_QK_K / 4];
+  uint8_t scales[12];
+  fr_half d;
+} fr_block_q3_K;
+
+/* 8 sub-blocks of 32 with 6-bit scales and mins packed in 12 bytes */
+typedef struct {
+  fr_half d;
+  fr_half dmin;
+  uint8_t scales[FR_K_SCALE_SIZE];
+  uint8_t qs[FR_QK_K / 2];
+} fr_block_q4_K;
+
+typedef struct {
+  fr_half d;
+  fr_half dmin;
+  uint8_t scales[FR_K_SCALE_SIZE];
+  uint8_t qh[FR_QK_K / 8];
+  uint8_t qs[FR_QK_K / 2];
+} fr_block_q5_K;
+
+/* 16 sub-blocks of 16 with int8 scales; q = (4 low | 2 high bits) - 32 */
+typedef struct {
+  uint8_t ql[FR_QK_K / 2];
+  uint8_t qh[FR_QK_K / 4];
+  int8_t scales[FR_QK_K / 16];
+  fr_half d;
+} fr_block_q6_K;
+
+/* activation partner of the K-quants and iq4_xs; the float scale and the
+ * per-16 sums let the weights' mins be applied without touching qs */
+typedef struct {
+  float d;
+  int8_t qs[FR_QK_K];
+  int16_t bsums[FR_QK_K / 16];
+} fr_block_q8_K;
+
+/* non-linear 4-bit: x = d * codebook[nibble] (iq4.c) */
+typedef struct {
+  fr_half d;
+  uint8_t qs[FR_QK4_NL / 2];
+} fr_block_iq4_nl;
+
+/* 8 sub-blocks of 32, 6-bit scales (offset 32): low 4 bits in scales_l,
+ * high 2 bits in scales_h */
+typedef struct {
+  fr_half d;
+  uint16_t scales_h;
+  uint8_t scales_l[FR_QK_K / 64];
+  uint8_t qs[FR_QK_K / 2];
+} fr_block_iq4_xs;
+
+_Static_assert(sizeof(fr_half) == 2, "fr_half");
+_Static_assert(sizeof(fr_block_q4_0) == 18, "block_q4_0 size");
+_Static_assert(sizeof(fr_block_q4_1) == 20, "block_q4_1 size");
+_Static_assert(sizeof(fr_block_q5_0) == 22, "block_q5_0 size");
+_Static_assert(sizeof(fr_block_q5_1) == 24, "block_q5_1 size");
+_Static_assert(sizeof(fr_block_q8_0) == 34, "block_q8_0 size");
+_Static_assert(sizeof(fr_block_q8_1) == 36, "block_q8_1 size");
+_Static_assert(sizeof(fr_block_q2_K) == 84, "block_q2_K size");
+_Static_assert(sizeof(fr_block_q3_K) == 110, "block_q3_K size");
+_Static_assert(sizeof(fr_block_q4_K) == 144, "block_q4_K size");
+_Static_assert(sizeof(fr_block_q5_K) == 176, "block_q5_K size");
+_Static_assert(sizeof(fr_block_q6_K) == 210, "block_q6_K size");
+_Static_assert(sizeof(fr_block_q8_K) == 292, "block_q8_K size");
+_Static_assert(sizeof(fr_block_iq4_nl) == 18, "block_iq4_nl size");
+_Static_assert(sizeof(fr_block_iq4_xs) == 136, "block_iq4_xs size");
+/* fields whose offset is not implied by the size alone */
+_Static_assert(offsetof(fr_block_q2_K, d) == 80, "q2_K d offset");
+_Static_assert(offsetof(fr_block_q3_K, d) == 108, "q3_K d offset");
+_Static_assert(offsetof(fr_block_q6_K, d) == 208, "q6_K d offset");
+_Static_assert(offsetof(fr_block_q8_K, bsums) == 260, "q8_K bsums offset");
+_Static_assert(offsetof(fr_block_iq4_xs, qs) == 8, "iq4_xs qs offset");
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * kernels.h — private to quants/: the per-family entry points that traits.c
+ * puts into the table, the exact half/bfloat conversions every family
+ * needs inline, and the floating-point contract they all rely on.
+ *
+ * Include this first in every .c file here: the pragma below must precede
+ * every function definition in the file. Inline helpers are named frq_ so
+ * they cannot be confused with same-purpose helpers elsewhere in cpu/
+ * (half.h's fr_h2f/fr_f2h).
+ */
+#ifndef FERRUM_QUANTS_KERNELS_H
+#define FERRUM_QUANTS_KERNELS_H
+
+/*
+ * No FMA contraction in this code. GCC in its default GNU mode (and the
+ * build passes -march=native) fuses a*b+c into one FMA, which skips the
+ * rounding of a*b that ggml performs. It matters for Q8_K's quantizer,
+ * whose round-to-integer is x*iscale + 1.5*2^23: fused, products a hair
+ * off .5 round the other way (test/native/quants_check.c catches it). The
+ * dequantizers compute dl*q - ml too; today those products are exact (an
+ * fp16 scale times small integers) so fusing would not change them, but
+ * bit-exactness should not rest on that. The dot products lose fusion as
+ * well, which costs little next to their integer work.
+ */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#include <stdint.h>
+#include <string.h>
+
+/*
+ * Put before the short fixed-count loops inside a block (16 or 32 int8
+ * products summed). Nested in the per-block loop, GCC's early pass unrolls
+ * them completely and the scalar code that is left never vectorises; kept
+ * as loops, the loop vectoriser turns the widening int8 sum into SIMD
+ * multiply-adds. Clang vectorises before it unrolls and needs nothing.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FR_BLOCK_LOOP _Pragma("GCC unroll 1")
+#else
+#define FR_BLOCK_LOOP
+#endif
+
+#include "../quants.h"
+#include "blocks.h"
+
+static inline uint32_t frq_f32_bits(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+static inline float frq_f32_from_bits(uint32_t u) {
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/*
+ * binary16 -> binary32 is exact, so any correct method agrees with ggml and
+ * F16C. Written with selects rather than branches so row conversions
+ * vectorise. NaNs come out quiet with their payload kept, as F16C and
+ * ggml's multiply-based version both do.
+ */
+static inline float frq_h2f(fr_half h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+  /* signed, so the int -> float conversion below vectorises on AVX2 */
+  const int32_t em = h & 0x7fff;
+  /* normals: rebias the exponent from 15 to 127 */
+  uint32_t bits = ((uint32_t)em << 13) + ((127u - 15u) << 23);
+  /* inf / NaN: exponent all ones */
+  const uint32_t special = ((uint32_t)em << 13) | 0x7f800000u | (em > 0x7c00 ? 0x00400000u : 0u);
+  bits = em >= 0x7c00 ? special : bits;
+  /* subnormals (and zero) are em * 2^-24, exact in binary32. Blended with
+   * a mask, not a ?: — GCC sinks a possibly-trapping float op into one arm
+   * of a conditional and then refuses to vectorise the row loop. */
+  const uint32_t sub = frq_f32_bits((float)em * 0x1p-24f);
+  const uint32_t is_sub = 0u - (uint32_t)(em < 0x0400);
+  return frq_f32_from_bits(sign | (sub & is_sub) | (bits & ~is_sub));
+}
+
+/*
+ * binary32 -> binary16, round to nearest even, as the CPU backend's F16C
+ * conversion (vcvtps2ph) does at run time: overflow goes to inf, NaN stays
+ * NaN with the quiet bit set and the top 10 payload bits kept. (ggml's
+ * portable fallback writes 0x7e00 for every NaN; finite values agree.)
+ */
+static inline fr_half frq_f2h(float f) {
+  const uint32_t x = frq_f32_bits(f);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const uint32_t a = x & 0x7fffffffu;
+  /* normal range: drop 13 mantissa bits with round-half-even, then rebias;
+   * a carry out of the mantissa correctly bumps the exponent, and anything
+   * at or past 65520 lands on or beyond 0x7c00 and is clamped to inf */
+  uint32_t n = (a - ((127u - 15u) << 23) + 0x0fffu + ((a >> 13) & 1u)) >> 13;
+  n = n > 0x7c00u ? 0x7c00u : n;
+  /* below 2^-14 the result counts units of 2^-24: shift the 24-bit
+   * significand right by 126 - exponent with round-half-even. Integer-only
+   * on purpose: a float op on one side of the select keeps GCC (trapping
+   * math) from if-converting, and the row loop would not vectorise. The
+   * shift is clamped so it stays defined on the lanes the select discards;
+   * 25 already rounds everything below 2^-25 to zero. */
+  const uint32_t e = a >> 23;
+  const uint32_t m = (a & 0x007fffffu) | 0x00800000u;
+  uint32_t sh = 126u - e;
+  sh = e > 112u ? 14u : sh;
+  sh = e < 101u ? 25u : sh;
+  const uint32_t s = (m + ((1u << (sh - 1u)) - 1u) + ((m >> sh) & 1u)) >> sh;
+  const uint32_t nan = 0x7e00u | ((a >> 13) & 0x03ffu);
+  uint32_t r = a < 0x38800000u ? s : n;
+  r = a > 0x7f800000u ? nan : r;
+  return (fr_half)(sign | r);
+}
+
+/*
+ * Scalar conversions of one block scale. frq_h2f/frq_f2h above are built for
+ * row loops; for a single value per block, F16C's one-instruction
+ * conversion (reached through _Float16: these are the very instructions
+ * ggml-cpu uses) or a predictable branch for normal numbers is cheaper.
+ * (_Float16 is not used in row loops: GCC 12 does not vectorise it without
+ * AVX512-FP16 and converts one element at a time.)
+ */
+#if defined(__F16C__) && defined(__FLT16_MAX__)
+static inline float frq_h2f_scale(fr_half h) {
+  _Float16 f;
+  memcpy(&f, &h, sizeof f);
+  return (float)f;
+}
+static inline fr_half frq_f2h_scale(float x) {
+  const _Float16 f = (_Float16)x;
+  fr_half h;
+  memcpy(&h, &f, sizeof h);
+  return h;
+}
+#else
+static inline float frq_h2f_scale(fr_half h) {
+  const uint32_t em = h & 0x7fffu;
+  if (__builtin_expect(em - 0x0400u < 0x7800u, 1))
+    return frq_f32_from_bits(((uint32_t)(h & 0x8000u) << 16) | ((em << 13) + ((127u - 15u) << 23)));
+  return frq_h2f(h);
+}
+static inline fr_half frq_f2h_scale(float x) { return frq_f2h(x); }
+#endif
+
+static inline float frq_bf2f(uint16_t h) {
+  return frq_f32_from_bits((uint32_t)h << 16);
+}
+
+/* round half to even on the dropped 16 bits; NaN keeps its top bits and is
+ * forced quiet (ggml's scalar conversion, which the CPU backend uses) */
+static inline uint16_t frq_f2bf(float f) {
+  const uint32_t x = frq_f32_bits(f);
+  const uint32_t r = (x + 0x7fffu + ((x >> 16) & 1u)) >> 16;
+  const uint32_t nan = (x >> 16) | 0x40u;
+  return (uint16_t)((x & 0x7fffffffu) > 0x7f800000u ? nan : r);
+}
+
+/* fp.c */
+void fr_f32_to_float(const void *x, float *y, int64_t n);
+void fr_f32_from_float(const float *x, void *y, int64_t n);
+void fr_vec_dot_f32(int n, float *s, const void *w, const void *a);
+void fr_f16_to_float(const void *x, float *y, int64_t n);
+void fr_f16_from_float(const float *x, void *y, int64_t n);
+void fr_vec_dot_f16(int n, float *s, const void *w, const void *a);
+void fr_bf16_to_float(const void *x, float *y, int64_t n);
+void fr_bf16_from_float(const float *x, void *y, int64_t n);
+void fr_vec_dot_bf16(int n, float *s, const void *w, const void *a);
+
+/* q_legacy.c */
+void fr_q4_0_to_float(const void *x, float *y, int64_t n);
+void fr_q4_1_to_float(const void *x, float *y, int64_t n);
+void fr_q5_0_to_float(const void *x, float *y, int64_t n);
+void fr_q5_1_to_float(const void *x, float *y, int64_t n);
+void fr_q8_0_to_float(const void *x, float *y, int64_t n);
+void fr_q8_1_to_float(const void *x, float *y, int64_t n);
+void fr_q8_0_from_float(const float *x, void *y, int64_t n);
+void fr_q8_1_from_float(const float *x, void *y, int64_t n);
+void fr_vec_dot_q4_0_q8_0(int n, float *s, const void *w, const void *a);
+void fr_vec_dot_q4_1_q8_1(int n, float *s, const void *w, const void *a);
+void fr_vec_dot_q5_0_q8_0(int n, float *s, const void *w, const void *a);
+void fr_vec_dot_q5_1_q8_1(int n, float *s, const void *w, const void *a);
+void fr_vec_dot_q8_0_q8_0(int n, float *s, const void *w, const void *a);
+
+/* q_k.c */
+void fr_q2_K_to_float(const void *x, float *y, int64_t n);
+void fr_q3_K_to_float(const void *x, float *y, int64_t n);
+void fr_q4_K_to_float(const void *x, float *y, int64_t n);
+void fr_q5_K_to_float(const void *x, float *y, int64_t n);
+void fr_q6_K_to_float(const void *x, float *y, int64_t n);
+void fr_vec_dot_q2_K_q8_K(int n, float *s, const void *w, const void *a);
+void fr_vec_dot_q3_K_q8_K(int n, float *s, const void *w, const void *a);
+void fr_vec_dot_q4_K_q8_K(int n, float *s, const void *w, const void *a);
+void fr_vec_dot_q5_K_q8_K(int n, float *s, const void *w, const void *a);
+void fr_vec_dot_q6_K_q8_K(int n, float *s, const void *w, const void *a);
+
+/* q8_k.c */
+void fr_q8_K_to_float(const void *x, float *y, int64_t n);
+void fr_q8_K_from_float(const float *x, void *y, int64_t n);
+
+/* iq4.c */
+void fr_iq4_nl_to_float(const void *x, float *y, int64_t n);
+void fr_iq4_xs_to_float(const void *x, float *y, int64_t n);
+void fr_vec_dot_iq4_nl_q8_0(int n, float *s, const void *w, const void *a);
+void fr_vec_dot_iq4_xs_q8_K(int n, float *s, const void *w, const void *a);
+
+#endif

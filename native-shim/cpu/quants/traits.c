@@ -1,0 +1,58 @@
+/*
+ * traits.c — the type table behind fr_get_type_traits(). Names, block
+ * sizes and vec_dot partners are ggml's (ggml.c type_traits and
+ * ggml-cpu.c type_traits_cpu); sizes come from blocks.h.
+ */
+#include "kernels.h"
+
+#define FR_TRAIT(id, nm, blck, size, dot_type, to, from, dot) \
+  [id] = {.name = nm, .blck_size = blck, .type_size = (int32_t)(size), .vec_dot_type = dot_type, \
+          .to_float = to, .from_float = from, .vec_dot = dot}
+
+static const fr_type_traits fr_traits[FR_TYPE_BF16 + 1] = {
+  FR_TRAIT(FR_TYPE_F32, "f32", 1, sizeof(float), FR_TYPE_F32,
+           fr_f32_to_float, fr_f32_from_float, fr_vec_dot_f32),
+  FR_TRAIT(FR_TYPE_F16, "f16", 1, sizeof(fr_half), FR_TYPE_F16,
+           fr_f16_to_float, fr_f16_from_float, fr_vec_dot_f16),
+  FR_TRAIT(FR_TYPE_BF16, "bf16", 1, sizeof(uint16_t), FR_TYPE_BF16,
+           fr_bf16_to_float, fr_bf16_from_float, fr_vec_dot_bf16),
+
+  /* weight types: ferrum never quantizes weights, so no from_float, except
+   * Q8_0, which is also the (optional) KV-cache type */
+  FR_TRAIT(FR_TYPE_Q4_0, "q4_0", FR_QK4_0, sizeof(fr_block_q4_0), FR_TYPE_Q8_0,
+           fr_q4_0_to_float, NULL, fr_vec_dot_q4_0_q8_0),
+  FR_TRAIT(FR_TYPE_Q4_1, "q4_1", FR_QK4_1, sizeof(fr_block_q4_1), FR_TYPE_Q8_1,
+           fr_q4_1_to_float, NULL, fr_vec_dot_q4_1_q8_1),
+  FR_TRAIT(FR_TYPE_Q5_0, "q5_0", FR_QK5_0, sizeof(fr_block_q5_0), FR_TYPE_Q8_0,
+           fr_q5_0_to_float, NULL, fr_vec_dot_q5_0_q8_0),
+  FR_TRAIT(FR_TYPE_Q5_1, "q5_1", FR_QK5_1, sizeof(fr_block_q5_1), FR_TYPE_Q8_1,
+           fr_q5_1_to_float, NULL, fr_vec_dot_q5_1_q8_1),
+  FR_TRAIT(FR_TYPE_Q8_0, "q8_0", FR_QK8_0, sizeof(fr_block_q8_0), FR_TYPE_Q8_0,
+           fr_q8_0_to_float, fr_q8_0_from_float, fr_vec_dot_q8_0_q8_0),
+  FR_TRAIT(FR_TYPE_Q2_K, "q2_K", FR_QK_K, sizeof(fr_block_q2_K), FR_TYPE_Q8_K,
+           fr_q2_K_to_float, NULL, fr_vec_dot_q2_K_q8_K),
+  FR_TRAIT(FR_TYPE_Q3_K, "q3_K", FR_QK_K, sizeof(fr_block_q3_K), FR_TYPE_Q8_K,
+           fr_q3_K_to_float, NULL, fr_vec_dot_q3_K_q8_K),
+  FR_TRAIT(FR_TYPE_Q4_K, "q4_K", FR_QK_K, sizeof(fr_block_q4_K), FR_TYPE_Q8_K,
+           fr_q4_K_to_float, NULL, fr_vec_dot_q4_K_q8_K),
+  FR_TRAIT(FR_TYPE_Q5_K, "q5_K", FR_QK_K, sizeof(fr_block_q5_K), FR_TYPE_Q8_K,
+           fr_q5_K_to_float, NULL, fr_vec_dot_q5_K_q8_K),
+  FR_TRAIT(FR_TYPE_Q6_K, "q6_K", FR_QK_K, sizeof(fr_block_q6_K), FR_TYPE_Q8_K,
+           fr_q6_K_to_float, NULL, fr_vec_dot_q6_K_q8_K),
+  FR_TRAIT(FR_TYPE_IQ4_NL, "iq4_nl", FR_QK4_NL, sizeof(fr_block_iq4_nl), FR_TYPE_Q8_0,
+           fr_iq4_nl_to_float, NULL, fr_vec_dot_iq4_nl_q8_0),
+  FR_TRAIT(FR_TYPE_IQ4_XS, "iq4_xs", FR_QK_K, sizeof(fr_block_iq4_xs), FR_TYPE_Q8_K,
+           fr_iq4_xs_to_float, NULL, fr_vec_dot_iq4_xs_q8_K),
+
+  /* activation-only types: nothing is stored in them, so no vec_dot */
+  FR_TRAIT(FR_TYPE_Q8_1, "q8_1", FR_QK8_1, sizeof(fr_block_q8_1), FR_TYPE_Q8_1,
+           fr_q8_1_to_float, fr_q8_1_from_float, NULL),
+  FR_TRAIT(FR_TYPE_Q8_K, "q8_K", FR_QK_K, sizeof(fr_block_q8_K), FR_TYPE_Q8_K,
+           fr_q8_K_to_float, fr_q8_K_from_float, NULL),
+};
+
+const fr_type_traits *fr_get_type_traits(int32_t type) {
+  if (type < 0 || type >= (int32_t)(sizeof fr_traits / sizeof fr_traits[0])) return NULL;
+  /* holes in the id space (removed or unsupported types) have no name */
+  return fr_traits[type].name ? &fr_traits[type] : NULL;
+}
