@@ -1,6 +1,6 @@
 /*
  * ferrum_params.h — the params struct of every kernel, shared by the Metal
- * kernels (metal/*.metal), the CPU executor (native-shim/cpu) and
+ * kernels (the .metal files in metal/), the CPU executor (native-shim/cpu) and
  * TypeScript (src/backend/params.ts writes the same layouts; a test compiles
  * this header and compares every sizeof/offsetof).
  *

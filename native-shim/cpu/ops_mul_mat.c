@@ -1,0 +1,114 @@
+/*
+ * ops_mul_mat.c — mul_mat_<type>: dst[t][r] = dot(W[r], x[t]).
+ *
+ * As in ggml, each activation row is converted once to the weight type's
+ * vec_dot_type (q8_0, q8_K, f16...) and every dot product then runs in that
+ * pair of formats, so results round like llama.cpp's. Work is cut into
+ * tiles of FR_MM_ROWS weight rows x FR_MM_TOKENS tokens handed out through
+ * an atomic counter: inside a tile one weight row is reused from L1 across
+ * all its tokens, and the tile's activations stay in L2 across its rows.
+ */
+#include <stdatomic.h>
+
+#include "../../metal/ferrum_params.h"
+#include "kernel.h"
+#include "quants.h"
+
+#define FR_MM_ROWS 16u
+#define FR_MM_TOKENS 32u
+
+static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) {
+  const fr_mul_mat_params *p = vp;
+  const fr_type_traits *tt = fr_get_type_traits(k->type);
+  uint64_t rb = fr_row_bytes(k->type, p->n_cols);
+  if (p->n_cols == 0 || rb == 0) return fr_bad_params(k, "n_cols %u is not a positive whole number of blocks", p->n_cols);
+  if (fr_row_bytes(tt->vec_dot_type, p->n_cols) == 0)
+    return fr_bad_params(k, "n_cols %u is not a whole number of activation blocks", p->n_cols);
+  if (p->row_bytes != rb)
+    return fr_bad_params(k, "row_bytes %u, rows of %u elements take %llu", p->row_bytes, p->n_cols, (unsigned long long)rb);
+  int32_t rc;
+  if ((rc = fr_need(k, v, 0, fr_mul3(p->n_rows, rb, 1), k->type == FR_TYPE_F32 ? 4 : 2)) ||
+      (rc = fr_need(k, v, 1, fr_mul3(p->n_tokens, p->n_cols, 4), 4)) ||
+      (rc = fr_need(k, v, 2, fr_mul3(p->n_tokens, p->n_rows, 4), 4)))
+    return rc;
+  return FR_OK;
+}
+
+typedef struct task {
+  const fr_mul_mat_params *p;
+  const fr_type_traits *tt;
+  fr_from_float_fn quantize;
+  const uint8_t *w;
+  const float *x;
+  const uint8_t *xq; /* activations in vec_dot_type */
+  uint64_t xq_row_bytes;
+  float *dst;
+  uint64_t row_tiles, tiles;
+  atomic_uint_fast64_t next;
+} task;
+
+static void convert(void *arg, int ith, int nth) {
+  task *t = arg;
+  uint64_t r0, r1;
+  fr_split(t->p->n_tokens, ith, nth, &r0, &r1);
+  for (uint64_t r = r0; r < r1; r++)
+    t->quantize(t->x + r * t->p->n_cols, (uint8_t *)t->xq + r * t->xq_row_bytes, t->p->n_cols);
+}
+
+static void compute(void *arg, int ith, int nth) {
+  (void)ith, (void)nth;
+  task *t = arg;
+  const fr_mul_mat_params *p = t->p;
+  const fr_vec_dot_fn dot = t->tt->vec_dot;
+  for (uint64_t u; (u = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->tiles;) {
+    const uint32_t tok0 = (uint32_t)(u / t->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % t->row_tiles * FR_MM_ROWS);
+    const uint32_t tok1 = tok0 + FR_MM_TOKENS < p->n_tokens ? tok0 + FR_MM_TOKENS : p->n_tokens;
+    const uint32_t row1 = row0 + FR_MM_ROWS < p->n_rows ? row0 + FR_MM_ROWS : p->n_rows;
+    for (uint32_t r = row0; r < row1; r++) {
+      const uint8_t *w = t->w + (uint64_t)r * p->row_bytes;
+      for (uint32_t k = tok0; k < tok1; k++)
+        dot((int)p->n_cols, t->dst + (uint64_t)k * p->n_rows + r, w, t->xq + k * t->xq_row_bytes);
+    }
+  }
+}
+
+static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, const fr_view *v) {
+  const fr_mul_mat_params *p = vp;
+  if (p->n_tokens == 0 || p->n_rows == 0) return FR_OK;
+  task t = {.p = p, .tt = fr_get_type_traits(k->type), .w = v[0].ptr, .x = (const float *)v[1].ptr,
+            .dst = (float *)v[2].ptr};
+  const int32_t vd = t.tt->vec_dot_type;
+  if (vd == FR_TYPE_F32) {
+    t.xq = v[1].ptr;
+    t.xq_row_bytes = (uint64_t)p->n_cols * sizeof(float);
+  } else {
+    t.quantize = fr_get_type_traits(vd)->from_float;
+    t.xq_row_bytes = fr_row_bytes(vd, p->n_cols);
+    t.xq = fr_scratch(dev, (size_t)(t.xq_row_bytes * p->n_tokens));
+    if (!t.xq) return fr_fail_context(FR_E_NOMEM, "%s: ", k->name);
+    fr_parallel(dev, convert, &t, (uint64_t)p->n_tokens * p->n_cols);
+  }
+  t.row_tiles = ((uint64_t)p->n_rows + FR_MM_ROWS - 1) / FR_MM_ROWS;
+  t.tiles = t.row_tiles * (((uint64_t)p->n_tokens + FR_MM_TOKENS - 1) / FR_MM_TOKENS);
+  atomic_init(&t.next, 0);
+  fr_parallel(dev, compute, &t, (uint64_t)p->n_rows * p->n_cols * p->n_tokens);
+  return FR_OK;
+}
+
+static int available(int32_t type) {
+  const fr_type_traits *t = fr_get_type_traits(type);
+  if (!t || !t->vec_dot) return 0;
+  if (t->vec_dot_type == FR_TYPE_F32) return 1;
+  const fr_type_traits *a = fr_get_type_traits(t->vec_dot_type);
+  return a && a->from_float;
+}
+
+const fr_kernel_desc fr_op_mul_mat = {
+    .n_bindings = 3,
+    .params_size = sizeof(fr_mul_mat_params),
+    .writes = 1u << 2,
+    .binding_names = {"W", "x", "dst"},
+    .check = check,
+    .run = run,
+    .available = available,
+};

@@ -1,0 +1,16 @@
+/*
+ * threadpool.h — fork/join over a fixed set of workers. The calling thread
+ * is worker 0, so n_threads == 1 means no extra threads at all.
+ */
+#ifndef FERRUM_CPU_THREADPOOL_H
+#define FERRUM_CPU_THREADPOOL_H
+
+typedef struct fr_pool fr_pool;
+typedef void (*fr_task_fn)(void *arg, int ith, int nth);
+
+fr_pool *fr_pool_new(int n_threads); /* NULL if threads cannot start */
+void fr_pool_free(fr_pool *pool);
+/* Runs fn(arg, ith, nth) on every worker and returns when all are done. */
+void fr_pool_run(fr_pool *pool, fr_task_fn fn, void *arg);
+
+#endif

@@ -1,0 +1,70 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cCompiler } from './helpers/cc.js';
+import { IS_CI, REPO_ROOT } from './helpers/shared.js';
+import { tempDir } from './helpers/tmp.js';
+
+const cc = cCompiler();
+const LIB_DIR = join(REPO_ROOT, 'build/native');
+
+/** node-llama-cpp's prebuilt ggml: the AVX2 CPU variant it loads on x86-64 machines without AVX-512. */
+const GGML_BINS = join(REPO_ROOT, 'node_modules/@node-llama-cpp/linux-x64/bins/linux-x64');
+const GGML_LIBS = [join(GGML_BINS, 'libggml-base.so'), join(GGML_BINS, 'libggml-cpu-haswell.so')];
+
+function ggmlParityAvailable(): boolean {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return false;
+  if (!GGML_LIBS.every(existsSync)) {
+    if (IS_CI) throw new Error(`CI=true but ${GGML_BINS} is missing: install devDependencies (node-llama-cpp)`);
+    console.warn(`skipping ggml parity: ${GGML_BINS} is absent`);
+    return false;
+  }
+  const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? [];
+  return ['avx2', 'fma', 'f16c'].every((f) => flags.includes(f));
+}
+
+/** Compile one C driver against libferrum_cpu (plus extra inputs) and run it; returns its stdout. */
+function compileAndRunDriver(source: string, extra: readonly string[] = [], rpath: readonly string[] = []): string {
+  const exe = join(tempDir('native'), source.replace(/\.c$/, ''));
+  const compile = spawnSync(cc!, [
+    '-std=c11', '-O2', '-Wall', '-Wextra', '-o', exe, join(REPO_ROOT, 'test/native', source),
+    `-L${LIB_DIR}`, '-lferrum_cpu', ...extra, `-Wl,-rpath,${[LIB_DIR, ...rpath].join(':')}`, '-lm',
+  ], { encoding: 'utf8' });
+  expect(compile.status, compile.stderr).toBe(0);
+  expect(compile.stderr).toBe('');
+  const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 60_000 });
+  expect(run.stdout.split('\n').filter((l) => l.startsWith('FAIL')), run.stdout + run.stderr).toEqual([]);
+  expect(run.status, run.stdout + run.stderr).toBe(0);
+  return run.stdout;
+}
+
+function summary(stdout: string): { passed: number; failed: number } {
+  const m = /(\d+) passed, (\d+) failed/.exec(stdout);
+  expect(m, stdout).not.toBeNull();
+  return { passed: Number(m![1]), failed: Number(m![2]) };
+}
+
+describe.skipIf(!cc)('native CPU runtime', () => {
+  beforeAll(() => {
+    const build = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/build-native.mjs')], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    expect(build.stdout).toMatch(/^build-native: /);
+  });
+
+  /* every op against a double-precision reference, plans against eager
+   * dispatch, and every error path (test/native/runtime_check.c) */
+  it('passes its C runtime checks', () => {
+    const s = summary(compileAndRunDriver('runtime_check.c'));
+    expect(s.failed).toBe(0);
+    expect(s.passed).toBeGreaterThan(150);
+  });
+
+  /* the same inputs through node-llama-cpp's own ggml CPU backend: bit for
+   * bit where ferrum mirrors ggml's rounding (test/native/ggml_parity.c) */
+  it.skipIf(!ggmlParityAvailable())('matches the peer ggml CPU backend', () => {
+    const s = summary(compileAndRunDriver('ggml_parity.c', GGML_LIBS, [GGML_BINS]));
+    expect(s.failed).toBe(0);
+    expect(s.passed).toBeGreaterThan(30);
+  });
+});
