@@ -379,15 +379,13 @@ export function dequantize(type: number, data: Uint8Array, elements: number): Fl
   return out;
 }
 
-/** A tensor's raw bytes, read from its file. */
-export function readTensorBytes(file: GgufFile, tensor: GgufTensorInfo): Uint8Array {
-  if (tensor.bytes === undefined) throw new Error(`reference: tensor ${tensor.name} has an unsizable type`);
-  const out = new Uint8Array(tensor.bytes);
+function readBytes(file: GgufFile, tensor: GgufTensorInfo, offset: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
   const fd = openSync(file.path, 'r');
   try {
     let done = 0;
-    while (done < out.length) {
-      const n = readSync(fd, out, done, out.length - done, tensor.fileOffset + done);
+    while (done < length) {
+      const n = readSync(fd, out, done, length - done, tensor.fileOffset + offset + done);
       if (n === 0) throw new Error(`reference: ${file.path} ends inside tensor ${tensor.name}`);
       done += n;
     }
@@ -397,7 +395,22 @@ export function readTensorBytes(file: GgufFile, tensor: GgufTensorInfo): Uint8Ar
   return out;
 }
 
+/** A tensor's raw bytes, read from its file. */
+export function readTensorBytes(file: GgufFile, tensor: GgufTensorInfo): Uint8Array {
+  if (tensor.bytes === undefined) throw new Error(`reference: tensor ${tensor.name} has an unsizable type`);
+  return readBytes(file, tensor, 0, tensor.bytes);
+}
+
 /** A whole tensor as float32, rows of dims[0] values one after another. */
 export function dequantizeTensor(file: GgufFile, tensor: GgufTensorInfo): Float32Array {
   return dequantize(tensor.type, readTensorBytes(file, tensor), tensor.elements);
+}
+
+/** Row `row` of a tensor (dims[0] values) as float32, reading only that row from the file. */
+export function dequantizeTensorRow(file: GgufFile, tensor: GgufTensorInfo, row: number): Float32Array {
+  const rowLength = tensor.dims[0] ?? 1;
+  const rows = tensor.elements / rowLength;
+  if (!Number.isInteger(row) || row < 0 || row >= rows) throw new Error(`reference: ${tensor.name} has no row ${row} (${rows} rows)`);
+  const rowBytes = quantizedBytes(tensor.type, rowLength);
+  return dequantize(tensor.type, readBytes(file, tensor, row * rowBytes, rowBytes), rowLength);
 }
