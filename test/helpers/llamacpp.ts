@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { IS_CI, REPO_ROOT } from './shared.js';
 
 /**
@@ -30,25 +31,31 @@ export interface LlamaCppLogitsOptions {
 export interface LlamaCppLogits {
   readonly architecture: string;
   readonly nVocab: number;
-  readonly logits: number[][];
+  readonly logits: Float32Array[];
 }
 
 export function llamaCppLogits(model: string, tokens: readonly number[], opts: LlamaCppLogitsOptions = {}): LlamaCppLogits {
-  const request = { model, tokens, positions: opts.positions ?? 'last', kvType: opts.kvType ?? 'F16', flashAttention: opts.flashAttention };
+  const out = join(mkdtempSync(join(tmpdir(), 'ferrum-logits-')), 'logits.f32');
+  const request = { model, tokens, positions: opts.positions ?? 'last', kvType: opts.kvType ?? 'F16', flashAttention: opts.flashAttention, out };
   const r = spawnSync(process.execPath, [LOGITS_SCRIPT, JSON.stringify(request)], {
     encoding: 'utf8',
     maxBuffer: 1 << 28,
     timeout: 120_000,
   });
   const line = r.stdout.trim().split('\n').at(-1) ?? '';
-  let reply: { ok: boolean; error?: string } & Partial<LlamaCppLogits>;
+  let reply: { ok: boolean; error?: string; rows?: number; nVocab?: number; architecture?: string };
   try {
     reply = JSON.parse(line) as typeof reply;
   } catch {
     throw new Error(`llamacpp-logits gave no reply (exit ${r.status}): ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
   }
-  if (!reply.ok || !reply.logits) throw new Error(`llamacpp-logits: ${reply.error ?? 'no logits'}`);
-  return { architecture: reply.architecture ?? '', nVocab: reply.nVocab ?? 0, logits: reply.logits };
+  if (!reply.ok || !reply.rows || !reply.nVocab) throw new Error(`llamacpp-logits: ${reply.error ?? 'no logits'}`);
+  const bytes = readFileSync(out);
+  rmSync(dirname(out), { recursive: true, force: true });
+  const flat = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  const nVocab = reply.nVocab;
+  const logits = Array.from({ length: reply.rows }, (_, i) => flat.slice(i * nVocab, (i + 1) * nVocab));
+  return { architecture: reply.architecture ?? '', nVocab, logits };
 }
 
 export interface MakeFixtureResult {
