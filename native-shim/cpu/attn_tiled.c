@@ -3,8 +3,9 @@
  * ggml's flash_attn_ext_tiled: KV in tiles of FR_FA_TILE_KV aligned at
  * position 0; per tile, scores are f32 FMA chains over head_dim in
  * ascending order, scaled, causally masked, then one online-softmax update
- * per row (tile max, rescale by expf(M_old - M_new), probabilities summed
- * as float groups of 8 added in double), and V accumulated as f32 FMA
+ * per row (tile max, rescale by expf(M_old - M_new), probabilities from
+ * ggml's vectorised expf (vexpf.h) summed as float groups of 8 added in
+ * double), and V accumulated as f32 FMA
  * chains over the tile's positions. Each row's result depends only on its
  * own data, so how rows are grouped into blocks does not change numerics.
  */
@@ -14,6 +15,7 @@
 #include "attn.h"
 #include "half.h"
 #include "vec_f16.h"
+#include "vexpf.h"
 
 #define TQ FR_FA_TILE_Q
 #define TKV FR_FA_TILE_KV
@@ -133,7 +135,11 @@ static void softmax_update(const fr_attn_params *p, float *kq, float *a, float *
   *M = m_new;
   double sum = 0.0;
   for (uint32_t j = 0; j < TKV; j += 8) {
-    for (uint32_t e = 0; e < 8; e++) kq[j + e] = expf(kq[j + e] - m_new);
+#if FR_VEXPF_AVX2
+    _mm256_storeu_ps(kq + j, fr_vexpf8(_mm256_sub_ps(_mm256_loadu_ps(kq + j), _mm256_set1_ps(m_new))));
+#else
+    for (uint32_t e = 0; e < 8; e++) kq[j + e] = fr_vexpf(kq[j + e] - m_new);
+#endif
     sum += (double)hsum8(kq + j);
   }
   *S = (float)((double)*S + sum);

@@ -3,7 +3,10 @@
  *
  * As in ggml, each activation row is converted once to the weight type's
  * vec_dot_type (q8_0, q8_K, f16...) and every dot product then runs in that
- * pair of formats, so results round like llama.cpp's. Work is cut into
+ * pair of formats, so results round like llama.cpp's. The summation order
+ * is ggml's too: for 2+ tokens ggml's mul_mat hands f32/f16/bf16 weights to
+ * llamafile_sgemm, whose order (traits gemm_dot) differs from the vec_dot
+ * it uses for a single token (see fr_gemm_dot_applies). Work is cut into
  * tiles of FR_MM_ROWS weight rows x FR_MM_TOKENS tokens handed out through
  * an atomic counter: inside a tile one weight row is reused from L1 across
  * all its tokens, and the tile's activations stay in L2 across its rows.
@@ -59,7 +62,8 @@ static void compute(void *arg, int ith, int nth) {
   (void)ith, (void)nth;
   task *t = arg;
   const fr_mul_mat_params *p = t->p;
-  const fr_vec_dot_fn dot = t->tt->vec_dot;
+  const fr_vec_dot_fn dot =
+      fr_gemm_dot_applies(t->tt, p->n_rows, p->n_cols, p->n_tokens) ? t->tt->gemm_dot : t->tt->vec_dot;
   for (uint64_t u; (u = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->tiles;) {
     const uint32_t tok0 = (uint32_t)(u / t->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % t->row_tiles * FR_MM_ROWS);
     const uint32_t tok1 = tok0 + FR_MM_TOKENS < p->n_tokens ? tok0 + FR_MM_TOKENS : p->n_tokens;

@@ -1,14 +1,16 @@
 /*
  * ops_softmax.c — soft_max_f32 as ggml computes it: w = x*scale, m = max,
- * e = expf(w - m); the sum of e is formed as ggml's AVX2 build does (float
- * sums of groups of 8 in its horizontal-add order, groups added in double,
- * the tail element by element in double), then every e is multiplied by
- * (float)(1.0/sum).
+ * e = exp(w - m), through ggml's vectorised expf (vexpf.h) for each full
+ * group of 8 and libm expf for the rest; the sum of e is formed as ggml's
+ * AVX2 build does (float sums of groups of 8 in its horizontal-add order,
+ * groups added in double, the tail element by element in double), then
+ * every e is multiplied by (float)(1.0/sum).
  */
 #include <math.h>
 
 #include "../../metal/ferrum_params.h"
 #include "kernel.h"
+#include "vexpf.h"
 
 static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) {
   const fr_softmax_params *p = vp;
@@ -35,7 +37,11 @@ static void softmax_row(const float *x, float *y, uint32_t n, float scale) {
   double sum = 0.0;
   uint32_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    for (uint32_t j = 0; j < 8; j++) y[i + j] = expf(y[i + j] - max);
+#if FR_VEXPF_AVX2
+    _mm256_storeu_ps(y + i, fr_vexpf8(_mm256_sub_ps(_mm256_loadu_ps(y + i), _mm256_set1_ps(max))));
+#else
+    for (uint32_t j = 0; j < 8; j++) y[i + j] = fr_vexpf(y[i + j] - max);
+#endif
     sum += (double)hsum8(y + i);
   }
   for (; i < n; i++) {

@@ -41,10 +41,22 @@ typedef struct fr_type_traits {
   fr_to_float_fn to_float;
   fr_from_float_fn from_float; /* NULL where ferrum never quantizes to this type */
   fr_vec_dot_fn vec_dot;       /* NULL for pure activation types (Q8_1, Q8_K) */
+  /* The same dot in the order of llama.cpp's llamafile_sgemm (tinyBLAS),
+   * which ggml's mul_mat runs instead of vec_dot for 2 or more tokens when
+   * fr_gemm_dot_applies(). NULL where the two orders agree (Q8_0, Q5_0,
+   * Q4_0: tinyBLAS_Q0_AVX sums exactly like their AVX2 vec_dot) or where
+   * tinyBLAS does not take the type on x86 (K-quants, Q4_1, Q5_1). */
+  fr_vec_dot_fn gemm_dot;
 } fr_type_traits;
 
 /* NULL for a type the CPU cannot compute with */
 const fr_type_traits *fr_get_type_traits(int32_t type);
+
+/* tinyBLAS takes f32/f16/bf16 weights only when rows % 4 == 0 and
+ * cols % 8 == 0 (else ggml falls back to vec_dot), and never for 1 token */
+static inline int fr_gemm_dot_applies(const fr_type_traits *t, uint32_t n_rows, uint32_t n_cols, uint32_t n_tokens) {
+  return t->gemm_dot && n_tokens >= 2 && n_rows % 4 == 0 && n_cols % 8 == 0;
+}
 
 /* half <-> float as ggml rounds them (round-to-nearest-even) */
 float fr_fp16_to_fp32(uint16_t h);

@@ -16,6 +16,7 @@ export interface StepBuffers {
   readonly tmp: Binding;
   readonly gate: Binding;
   readonly up: Binding;
+  /** Rows of the last layer kept for output (maxOutputs rows). */
   readonly xOut: Binding;
   readonly logits: Binding;
   readonly kCache: readonly Binding[];
@@ -32,8 +33,8 @@ export interface GraphOptions {
 /**
  * The layer loop of llama / qwen2 / qwen3 as ops, in llama.cpp's order:
  * norm → QKV (+bias) → (QK-norm) → RoPE → cache → attention → output + residual,
- * norm → SwiGLU FFN + residual; then final norm on the rows whose logits
- * are wanted (llama.cpp's inp_out_ids) and the output projection.
+ * norm → SwiGLU FFN + residual; the last layer keeps only the rows whose
+ * logits are wanted (llama.cpp's inp_out_ids), then final norm and output.
  */
 export function buildLlamaGraph(b: OpBuilder, hp: HParams, w: ModelWeights, buf: StepBuffers, opt: GraphOptions): void {
   const qDim = hp.nHead * hp.headDim;
@@ -60,15 +61,25 @@ export function buildLlamaGraph(b: OpBuilder, hp: HParams, w: ModelWeights, buf:
     });
     b.mulMat(L.o, buf.attn, buf.tmp, qDim, hp.nEmbd, perToken(1));
     if (L.oBias) b.add(buf.tmp, L.oBias, buf.tmp, perToken(hp.nEmbd), hp.nEmbd);
-    b.add(buf.x, buf.tmp, buf.x, perToken(hp.nEmbd), perToken(hp.nEmbd));
-    b.rmsNorm(buf.x, L.ffnNorm, buf.xn, hp.nEmbd, perToken(1), hp.eps);
-    b.mulMat(L.gate, buf.xn, buf.gate, hp.nEmbd, hp.nFF, perToken(1));
-    b.mulMat(L.up, buf.xn, buf.up, hp.nEmbd, hp.nFF, perToken(1));
-    b.swiglu(buf.gate, buf.up, buf.gate, perToken(hp.nFF));
-    b.mulMat(L.down, buf.gate, buf.tmp, hp.nFF, hp.nEmbd, perToken(1));
-    b.add(buf.x, buf.tmp, buf.x, perToken(hp.nEmbd), perToken(hp.nEmbd));
+    // From the last layer's residual on, only the rows whose logits are wanted
+    // go on (llama.cpp's inp_out_ids): less work, and the same matmul paths
+    // (one row vs several) as llama.cpp, which decide how sums are rounded.
+    const last = il === w.layers.length - 1;
+    const rows = last ? perOut : perToken;
+    if (last) {
+      b.getRows({ ...buf.tmp, type: 0, rowBytes: hp.nEmbd * 4 }, buf.outIds, buf.xOut, hp.nEmbd, opt.batch, perOut(1));
+      b.getRows({ ...buf.x, type: 0, rowBytes: hp.nEmbd * 4 }, buf.outIds, buf.tmp, hp.nEmbd, opt.batch, perOut(1));
+      b.add(buf.xOut, buf.tmp, buf.x, perOut(hp.nEmbd), perOut(hp.nEmbd));
+    } else {
+      b.add(buf.x, buf.tmp, buf.x, perToken(hp.nEmbd), perToken(hp.nEmbd));
+    }
+    b.rmsNorm(buf.x, L.ffnNorm, buf.xn, hp.nEmbd, rows(1), hp.eps);
+    b.mulMat(L.gate, buf.xn, buf.gate, hp.nEmbd, hp.nFF, rows(1));
+    b.mulMat(L.up, buf.xn, buf.up, hp.nEmbd, hp.nFF, rows(1));
+    b.swiglu(buf.gate, buf.up, buf.gate, rows(hp.nFF));
+    b.mulMat(L.down, buf.gate, buf.tmp, hp.nFF, hp.nEmbd, rows(1));
+    b.add(buf.x, buf.tmp, buf.x, rows(hp.nEmbd), rows(hp.nEmbd));
   });
-  b.rmsNorm(buf.x, w.outputNorm, buf.xn, hp.nEmbd, perToken(1), hp.eps);
-  b.getRows({ ...buf.xn, type: 0, rowBytes: hp.nEmbd * 4 }, buf.outIds, buf.xOut, hp.nEmbd, opt.batch, perOut(1));
-  b.mulMat(w.output, buf.xOut, buf.logits, hp.nEmbd, hp.nVocab, perOut(1));
+  b.rmsNorm(buf.x, w.outputNorm, buf.xn, hp.nEmbd, perOut(1), hp.eps);
+  b.mulMat(w.output, buf.xn, buf.logits, hp.nEmbd, hp.nVocab, perOut(1));
 }

@@ -10,6 +10,11 @@ import { UserError } from '../cli/user-error.js';
  */
 export const WRAP_PAGE = 16384;
 
+/** Weight types every executor computes with (matrix products and embedding rows). */
+export const COMPUTE_TYPES: ReadonlySet<string> = new Set([
+  'F32', 'F16', 'BF16', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q8_0', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K', 'IQ4_NL', 'IQ4_XS',
+]);
+
 export interface Weight extends Binding {
   readonly name: string;
   readonly type: number;
@@ -48,8 +53,8 @@ export class Weights {
     const same = t.dims.length >= dims.length && dims.every((d, i) => t.dims[i] === d) && t.dims.slice(dims.length).every((d) => d === 1);
     if (!same) throw new UserError(`${this.file.path}: tensor ${name} has shape [${t.dims.join(', ')}], expected [${dims.join(', ')}]`);
     const info = ggmlTypeInfo(t.type);
-    if (!info || info.removed || t.bytes === undefined) {
-      throw new UserError(`${this.file.path}: tensor ${name} has type ${ggmlTypeName(t.type)}, which ferrum cannot compute with`);
+    if (!info || info.removed || t.bytes === undefined || !COMPUTE_TYPES.has(info.name)) {
+      throw new UserError(`${this.file.path}: tensor ${name} has type ${ggmlTypeName(t.type)}, which ferrum cannot compute with (supported: ${[...COMPUTE_TYPES].join(', ')})`);
     }
     const start = Math.floor(t.fileOffset / WRAP_PAGE) * WRAP_PAGE;
     const end = Math.min(Math.ceil((t.fileOffset + t.bytes) / WRAP_PAGE) * WRAP_PAGE, this.file.fileSize);

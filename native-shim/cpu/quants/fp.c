@@ -4,10 +4,67 @@
  */
 #include "kernels.h"
 
-/* Lanes of independent partial sums: float addition is not associative, so
- * the compiler only vectorises a reduction that is already split like this
- * (16 = two AVX2 / one AVX-512 register). */
-#define FR_LANES 16
+#include "../vec_f16.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define FR_FP_AVX2 1
+#endif
+
+/*
+ * Two summation orders per type, both ggml's as compiled into the AVX2
+ * build (libggml-cpu-haswell.so) node-llama-cpp runs:
+ *  - vec_dot: ggml_vec_dot_<type>, which mul_mat uses for one token: four
+ *    8-lane FMA accumulators over blocks of 32, folded (0+2)+(1+3), then
+ *    reduced to one float (frq_hadd8 for f32/f16, frq_hsum8 for bf16); the
+ *    n % 32 tail is added after that.
+ *  - gemm_dot: llamafile_sgemm's tinyBLAS<8, __m256>, which mul_mat uses
+ *    for 2+ tokens when rows % 4 == 0 and cols % 8 == 0 (see
+ *    fr_gemm_dot_applies): one 8-lane FMA accumulator over the whole row,
+ *    reduced by frq_hsum8. n must be a multiple of 8.
+ * The AVX2 code and the portable code compute the same bits.
+ */
+
+/* gemm order over 8-lane blocks: lane l accumulates elements 8i+l */
+#define FR_GEMM_DOT(name, T, widen)                                  \
+  void name(int n, float *s, const void *w, const void *a) {          \
+    const T *restrict x = w;                                          \
+    const T *restrict y = a;                                          \
+    float acc[8] = {0};                                               \
+    for (int i = 0; i + 8 <= n; i += 8)                               \
+      for (int l = 0; l < 8; l++) acc[l] = fmaf(widen(x[i + l]), widen(y[i + l]), acc[l]); \
+    *s = frq_hsum8(acc);                                              \
+  }
+
+static inline float fr_id(float v) { return v; }
+
+#if FR_FP_AVX2
+static inline __m256 fr_ld8_f32(const float *p) { return _mm256_loadu_ps(p); }
+static inline __m256 fr_ld8_f16(const fr_half *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+static inline __m256 fr_ld8_bf16(const uint16_t *p) {
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+static inline float fr_hsum8_v(__m256 v) {
+  float l[8];
+  _mm256_storeu_ps(l, v);
+  return frq_hsum8(l);
+}
+#define FR_GEMM_DOT_AVX2(name, T, load)                               \
+  void name(int n, float *s, const void *w, const void *a) {          \
+    const T *restrict x = w;                                          \
+    const T *restrict y = a;                                          \
+    __m256 acc = _mm256_setzero_ps();                                 \
+    for (int i = 0; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(load(x + i), load(y + i), acc); \
+    *s = fr_hsum8_v(acc);                                             \
+  }
+FR_GEMM_DOT_AVX2(fr_gemm_dot_f32, float, fr_ld8_f32)
+FR_GEMM_DOT_AVX2(fr_gemm_dot_f16, fr_half, fr_ld8_f16)
+FR_GEMM_DOT_AVX2(fr_gemm_dot_bf16, uint16_t, fr_ld8_bf16)
+#else
+FR_GEMM_DOT(fr_gemm_dot_f32, float, fr_id)
+FR_GEMM_DOT(fr_gemm_dot_f16, fr_half, frq_h2f)
+FR_GEMM_DOT(fr_gemm_dot_bf16, uint16_t, frq_bf2f)
+#endif
 
 float fr_fp16_to_fp32(uint16_t h) { return frq_h2f(h); }
 uint16_t fr_fp32_to_fp16(float f) { return frq_f2h(f); }
@@ -25,14 +82,21 @@ void fr_f32_from_float(const float *x, void *y, int64_t n) {
 void fr_vec_dot_f32(int n, float *s, const void *w, const void *a) {
   const float *restrict x = w;
   const float *restrict y = a;
-  float acc[FR_LANES] = {0};
-  int i = 0;
-  for (; i + FR_LANES <= n; i += FR_LANES)
-    for (int l = 0; l < FR_LANES; l++) acc[l] += x[i + l] * y[i + l];
-  double sum = 0.0;
-  for (int l = 0; l < FR_LANES; l++) sum += acc[l];
-  for (; i < n; i++) sum += (double)x[i] * y[i];
-  *s = (float)sum;
+  const int np = n & ~31;
+  float acc[4][8] = {{0}};
+  for (int i = 0; i < np; i += 32)
+    for (int j = 0; j < 4; j++)
+      for (int l = 0; l < 8; l++) acc[j][l] = fmaf(x[i + 8 * j + l], y[i + 8 * j + l], acc[j][l]);
+  float lane[8];
+  for (int l = 0; l < 8; l++) lane[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+  float sum = frq_hadd8(lane);
+  /* the tail, in float, as GCC compiled ggml's `sumf += x[i]*y[i]`: it
+   * vectorised the first (n - np) & ~3 products (rounded, then added in
+   * order) and contracted the last (n - np) % 4 into FMAs */
+  const int fused = np + ((n - np) & ~3);
+  for (int i = np; i < fused; i++) sum += x[i] * y[i];
+  for (int i = fused; i < n; i++) sum = fmaf(x[i], y[i], sum);
+  *s = sum;
 }
 
 void fr_f16_to_float(const void *x, float *y, int64_t n) {
@@ -46,17 +110,8 @@ void fr_f16_from_float(const float *x, void *y, int64_t n) {
 }
 
 void fr_vec_dot_f16(int n, float *s, const void *w, const void *a) {
-  const fr_half *restrict x = w;
-  const fr_half *restrict y = a;
-  float acc[FR_LANES] = {0};
-  int i = 0;
-  for (; i + FR_LANES <= n; i += FR_LANES)
-    for (int l = 0; l < FR_LANES; l++)
-      acc[l] += frq_h2f(x[i + l]) * frq_h2f(y[i + l]);
-  double sum = 0.0;
-  for (int l = 0; l < FR_LANES; l++) sum += acc[l];
-  for (; i < n; i++) sum += (double)frq_h2f(x[i]) * frq_h2f(y[i]);
-  *s = (float)sum;
+  /* ggml_vec_dot_f16: the attention's KQ dot (vec_f16.h) */
+  *s = fr_dot_f16((uint32_t)n, (const uint16_t *)w, (const uint16_t *)a);
 }
 
 void fr_bf16_to_float(const void *x, float *y, int64_t n) {
@@ -72,13 +127,15 @@ void fr_bf16_from_float(const float *x, void *y, int64_t n) {
 void fr_vec_dot_bf16(int n, float *s, const void *w, const void *a) {
   const uint16_t *restrict x = w;
   const uint16_t *restrict y = a;
-  float acc[FR_LANES] = {0};
-  int i = 0;
-  for (; i + FR_LANES <= n; i += FR_LANES)
-    for (int l = 0; l < FR_LANES; l++)
-      acc[l] += frq_bf2f(x[i + l]) * frq_bf2f(y[i + l]);
-  double sum = 0.0;
-  for (int l = 0; l < FR_LANES; l++) sum += acc[l];
-  for (; i < n; i++) sum += (double)frq_bf2f(x[i]) * frq_bf2f(y[i]);
+  const int np = n & ~31;
+  float acc[4][8] = {{0}};
+  for (int i = 0; i < np; i += 32)
+    for (int j = 0; j < 4; j++)
+      for (int l = 0; l < 8; l++)
+        acc[j][l] = fmaf(frq_bf2f(x[i + 8 * j + l]), frq_bf2f(y[i + 8 * j + l]), acc[j][l]);
+  float lane[8];
+  for (int l = 0; l < 8; l++) lane[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+  double sum = (double)frq_hsum8(lane);
+  for (int i = np; i < n; i++) sum += (double)(frq_bf2f(x[i]) * frq_bf2f(y[i]));
   *s = (float)sum;
 }

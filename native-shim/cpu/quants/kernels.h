@@ -158,6 +158,26 @@ static inline uint16_t frq_f2bf(float f) {
   return (uint16_t)((x & 0x7fffffffu) > 0x7f800000u ? nan : r);
 }
 
+/*
+ * ggml's x86 reductions of 8 float lanes, which the dot products below
+ * reproduce bit for bit (the AVX2 build node-llama-cpp loads):
+ *  - frq_hsum8: hsum_float_8 of the quantized dots and tinyBLAS's hsum:
+ *    the two 128-bit halves added, then the high pair onto the low pair,
+ *    then lane 1 onto lane 0: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
+ *  - frq_hadd8: the hadd-based fold of GGML_F32x8_REDUCE (ggml_vec_dot_f32
+ *    and ggml_vec_dot_f16): ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)).
+ * Float addition is commutative, so only the pairing matters.
+ */
+static inline float frq_hsum8(const float *l) {
+  const float s0 = l[0] + l[4], s1 = l[1] + l[5], s2 = l[2] + l[6], s3 = l[3] + l[7];
+  return (s0 + s2) + (s1 + s3);
+}
+
+static inline float frq_hadd8(const float *l) {
+  const float s0 = l[0] + l[4], s1 = l[1] + l[5], s2 = l[2] + l[6], s3 = l[3] + l[7];
+  return (s0 + s1) + (s2 + s3);
+}
+
 /* fp.c */
 void fr_f32_to_float(const void *x, float *y, int64_t n);
 void fr_f32_from_float(const float *x, void *y, int64_t n);
@@ -168,6 +188,9 @@ void fr_vec_dot_f16(int n, float *s, const void *w, const void *a);
 void fr_bf16_to_float(const void *x, float *y, int64_t n);
 void fr_bf16_from_float(const float *x, void *y, int64_t n);
 void fr_vec_dot_bf16(int n, float *s, const void *w, const void *a);
+void fr_gemm_dot_f32(int n, float *s, const void *w, const void *a);
+void fr_gemm_dot_f16(int n, float *s, const void *w, const void *a);
+void fr_gemm_dot_bf16(int n, float *s, const void *w, const void *a);
 
 /* q_legacy.c */
 void fr_q4_0_to_float(const void *x, float *y, int64_t n);

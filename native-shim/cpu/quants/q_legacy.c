@@ -164,6 +164,55 @@ void fr_q8_1_from_float(const float *restrict x, void *vy, int64_t n) {
 
 /* ---- dot products ---- */
 
+/*
+ * Q4_0, Q5_0 and Q8_0 times Q8_0 in the arithmetic of ggml's AVX2
+ * vec_dot, which llamafile's tinyBLAS_Q0_AVX (ggml's mul_mat for 2+
+ * tokens) shares: per block, 8 exact int32 lanes, lane l the sum of
+ * w[j]*a[j] over j = 4l..4l+3 (maddubs + madd); the lanes, as floats,
+ * accumulate as fma(d_w*d_a, lane, acc) across blocks; frq_hsum8 at the
+ * end. Other groupings of the same products round differently.
+ */
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define FR_Q0_AVX2 1
+/* 8 lanes of 4-product sums of signed bytes, as float (ggml's
+ * mul_sum_i8_pairs_float without VNNI) */
+static inline __m256 fr_q0_lanes(__m256i w, __m256i a) {
+  const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+static inline float fr_q0_hsum(__m256 acc) {
+  float l[8];
+  _mm256_storeu_ps(l, acc);
+  return frq_hsum8(l);
+}
+/* the 32 nibbles of a block as bytes: low nibbles first, then high */
+static inline __m256i fr_q0_nibbles(const uint8_t *qs) {
+  const __m128i t = _mm_loadu_si128((const __m128i *)qs);
+  return _mm256_and_si256(_mm256_set1_epi8(0x0f), _mm256_inserti128_si256(_mm256_castsi128_si256(t), _mm_srli_epi16(t, 4), 1));
+}
+/* byte j = 0xF0 where bit j of qh is clear, 0 where set */
+static inline __m256i fr_q5_high_bytes(const uint8_t *qh) {
+  uint32_t h;
+  memcpy(&h, qh, sizeof h);
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)h),
+                                             _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                                               0x0101010101010101, 0x0000000000000000));
+  const __m256i set = _mm256_cmpeq_epi8(_mm256_or_si256(spread, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe)),
+                                        _mm256_set1_epi64x(-1));
+  return _mm256_andnot_si256(set, _mm256_set1_epi8((char)0xf0));
+}
+#else
+/* lane[l] += d * sum of w[j]*a[j], j = 4l..4l+3 */
+static inline void fr_q0_block(float *acc, float d, const int8_t *w, const int8_t *a) {
+  for (int l = 0; l < 8; l++) {
+    int32_t p = 0;
+    for (int k = 0; k < 4; k++) p += w[4 * l + k] * a[4 * l + k];
+    acc[l] = fmaf(d, (float)p, acc[l]);
+  }
+}
+#endif
+
 /* sum over one 32-block of w[j]*a[j], w given as low/high nibble halves */
 static inline int32_t fr_dot_nibbles(const uint8_t *restrict qs, int lo_off, const int8_t *restrict a) {
   int32_t s = 0;
@@ -175,12 +224,23 @@ static inline int32_t fr_dot_nibbles(const uint8_t *restrict qs, int lo_off, con
 void fr_vec_dot_q4_0_q8_0(int n, float *s, const void *w, const void *act) {
   const fr_block_q4_0 *restrict x = w;
   const fr_block_q8_0 *restrict y = act;
-  float sum = 0.0f;
+#if FR_Q0_AVX2
+  __m256 acc = _mm256_setzero_ps();
   for (int i = 0; i < n / FR_QK8_0; i++) {
-    const int32_t isum = fr_dot_nibbles(x[i].qs, -8, y[i].qs);
-    sum += frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d) * (float)isum;
+    const __m256 d = _mm256_set1_ps(frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d));
+    const __m256i q = _mm256_sub_epi8(fr_q0_nibbles(x[i].qs), _mm256_set1_epi8(8));
+    acc = _mm256_fmadd_ps(d, fr_q0_lanes(q, _mm256_loadu_si256((const __m256i *)y[i].qs)), acc);
   }
-  *s = sum;
+  *s = fr_q0_hsum(acc);
+#else
+  float acc[8] = {0};
+  for (int i = 0; i < n / FR_QK8_0; i++) {
+    int8_t q[32];
+    for (int j = 0; j < 16; j++) q[j] = (int8_t)((x[i].qs[j] & 0x0f) - 8), q[j + 16] = (int8_t)((x[i].qs[j] >> 4) - 8);
+    fr_q0_block(acc, frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d), q, y[i].qs);
+  }
+  *s = frq_hsum8(acc);
+#endif
 }
 
 void fr_vec_dot_q4_1_q8_1(int n, float *s, const void *w, const void *act) {
@@ -209,14 +269,29 @@ static inline int32_t fr_dot_q5(const uint8_t *restrict qs, uint32_t qh, int off
 void fr_vec_dot_q5_0_q8_0(int n, float *s, const void *w, const void *act) {
   const fr_block_q5_0 *restrict x = w;
   const fr_block_q8_0 *restrict y = act;
-  float sum = 0.0f;
+#if FR_Q0_AVX2
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / FR_QK8_0; i++) {
+    const __m256 d = _mm256_set1_ps(frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d));
+    /* nibble | 0xF0 where the 5th bit is clear: the value minus 16, as int8 */
+    const __m256i q = _mm256_or_si256(fr_q0_nibbles(x[i].qs), fr_q5_high_bytes(x[i].qh));
+    acc = _mm256_fmadd_ps(d, fr_q0_lanes(q, _mm256_loadu_si256((const __m256i *)y[i].qs)), acc);
+  }
+  *s = fr_q0_hsum(acc);
+#else
+  float acc[8] = {0};
   for (int i = 0; i < n / FR_QK8_0; i++) {
     uint32_t qh;
     memcpy(&qh, x[i].qh, sizeof qh);
-    const int32_t isum = fr_dot_q5(x[i].qs, qh, -16, y[i].qs);
-    sum += frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d) * (float)isum;
+    int8_t q[32];
+    for (int j = 0; j < 16; j++) {
+      q[j] = (int8_t)(((x[i].qs[j] & 0x0f) | fr_q5_high(qh, j)) - 16);
+      q[j + 16] = (int8_t)(((x[i].qs[j] >> 4) | fr_q5_high(qh, j + 16)) - 16);
+    }
+    fr_q0_block(acc, frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d), q, y[i].qs);
   }
-  *s = sum;
+  *s = frq_hsum8(acc);
+#endif
 }
 
 void fr_vec_dot_q5_1_q8_1(int n, float *s, const void *w, const void *act) {
@@ -235,18 +310,17 @@ void fr_vec_dot_q5_1_q8_1(int n, float *s, const void *w, const void *act) {
 void fr_vec_dot_q8_0_q8_0(int n, float *s, const void *w, const void *act) {
   const fr_block_q8_0 *restrict x = w;
   const fr_block_q8_0 *restrict y = act;
-  /* 8 lanes of partial sums end to end, reduced once at the end: with no
-   * nibbles to unpack, GCC maps this shape straight onto AVX2 registers
-   * and skips a horizontal add per block */
-  float acc[8] = {0};
+#if FR_Q0_AVX2
+  __m256 acc = _mm256_setzero_ps();
   for (int i = 0; i < n / FR_QK8_0; i++) {
-    const float d = frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d);
-    int32_t p[8] = {0};
-    for (int k = 0; k < FR_QK8_0 / 8; k++)
-      for (int l = 0; l < 8; l++) p[l] += x[i].qs[8 * k + l] * y[i].qs[8 * k + l];
-    for (int l = 0; l < 8; l++) acc[l] += d * (float)p[l];
+    const __m256 d = _mm256_set1_ps(frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d));
+    acc = _mm256_fmadd_ps(d, fr_q0_lanes(_mm256_loadu_si256((const __m256i *)x[i].qs),
+                                         _mm256_loadu_si256((const __m256i *)y[i].qs)), acc);
   }
-  float sum = 0.0f;
-  for (int l = 0; l < 8; l++) sum += acc[l];
-  *s = sum;
+  *s = fr_q0_hsum(acc);
+#else
+  float acc[8] = {0};
+  for (int i = 0; i < n / FR_QK8_0; i++) fr_q0_block(acc, frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d), x[i].qs, y[i].qs);
+  *s = frq_hsum8(acc);
+#endif
 }
