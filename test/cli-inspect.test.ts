@@ -67,3 +67,23 @@ describe('ferrum inspect', () => {
     expect(r.stderr).toMatch(/missing required argument/);
   });
 });
+
+describe('ferrum inspect --tokenize', () => {
+  const tolstoy = new URL('../models/tolstoy-tiny-Q8_0.gguf', import.meta.url).pathname;
+  it('prints ids and pieces of the text alone (no BOS)', () => {
+    const r = ferrum(['inspect', tolstoy, '--tokenize', 'The old prince']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\s*id\s+piece/);
+    expect(r.stdout).toMatch(/366\s+'␣The'/);
+    expect(r.stdout).toMatch(/6 tokens/);
+  });
+  it('--json prints {tokens, pieces}; special strings are parsed only with --special', () => {
+    const plain = JSON.parse(ferrum(['inspect', tolstoy, '--tokenize', 'old <s>', '--json']).stdout) as { tokens: number[]; pieces: string[] };
+    const special = JSON.parse(ferrum(['inspect', tolstoy, '--tokenize', 'old <s>', '--json', '--special']).stdout) as { tokens: number[]; pieces: string[] };
+    expect(plain.tokens.slice(0, 2)).toEqual([268, 323]); // ' o', 'ld'
+    expect(plain.tokens).not.toContain(1);
+    expect(special.tokens.at(-1)).toBe(1);
+    expect(special.pieces.at(-1)).toBe('<s>');
+    expect(plain.pieces.join('')).toBe(' old <s>');
+  });
+});

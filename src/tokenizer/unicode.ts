@@ -120,3 +120,18 @@ export function byteEncode(text: string): string {
 export function isAsciiSpace(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** The text with lone surrogates as U+FFFD: what its UTF-8 encoding reads back as. */
+export function wellFormed(text: string): string {
+  LONE_SURROGATE.lastIndex = 0;
+  return LONE_SURROGATE.test(text) ? text.replace(LONE_SURROGATE, '\uFFFD') : text;
+}
+
+// ignoreBOM: a U+FEFF at the start of a text is content here, not a marker to drop.
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+/** UTF-8 bytes as text; invalid sequences become U+FFFD, as when llama.cpp's output is read as UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
+}

@@ -3,12 +3,15 @@ import type { Command } from 'commander';
 import { ggmlTypeName, readGguf, type GgufFile, GgufValueType, isGgufArray, type GgufKV, valueTypeName } from '../../gguf/index.js';
 import { summarize, type ModelSummary } from '../../gguf/summary.js';
 import { metadataToJson, tensorsToJson } from '../../gguf/to-json.js';
+import { inspectTokenize } from '../../tokenizer/index.js';
 import { formatBytes, formatCount, renderFields, renderTable } from '../format.js';
 
 interface InspectOptions {
   tensors?: boolean;
   keys?: boolean;
   json?: boolean;
+  tokenize?: string;
+  special?: boolean;
 }
 
 const dash = chalk.dim('—');
@@ -113,8 +116,14 @@ export function registerInspect(program: Command): void {
     .option('--tensors', 'list every tensor (name, shape, type, offset, bytes)')
     .option('--keys', 'print all metadata keys (long arrays shortened)')
     .option('--json', 'print one JSON object with everything, for scripts')
+    .option('--tokenize <text>', 'print the token ids and pieces of the text alone (no BOS)')
+    .option('--special', 'with --tokenize: recognise special-token strings such as <|im_start|>')
     .action((model: string, opts: InspectOptions) => {
       const file = readGguf(model);
+      if (opts.tokenize !== undefined) {
+        process.stdout.write(inspectTokenize(file, opts.tokenize, { special: opts.special === true, json: opts.json === true }));
+        return;
+      }
       process.stdout.write(`${opts.json ? inspectJson(file) : inspectText(file, opts)}\n`);
     });
 }
