@@ -74,7 +74,7 @@ static inline void fr_split(uint64_t n, int ith, int nth, uint64_t *r0, uint64_t
 
 /* Runs fn on all workers, or only on the caller when `work` (roughly:
  * elements touched) is too small for a fork/join to pay off. */
-#define FR_PARALLEL_MIN_WORK 16384u
+#define FR_PARALLEL_MIN_WORK 65536u
 static inline void fr_parallel(fr_device *dev, fr_task_fn fn, void *arg, uint64_t work) {
   if (dev->n_threads == 1 || work < FR_PARALLEL_MIN_WORK)
     fn(arg, 0, 1);

@@ -64,13 +64,21 @@ static void compute(void *arg, int ith, int nth) {
   const fr_mul_mat_params *p = t->p;
   const fr_vec_dot_fn dot =
       fr_gemm_dot_applies(t->tt, p->n_rows, p->n_cols, p->n_tokens) ? t->tt->gemm_dot : t->tt->vec_dot;
+  /* bit-identical to vec_dot, so only where vec_dot is the dot in use */
+  const fr_vec_dot4_fn dot4 = dot == t->tt->vec_dot ? t->tt->vec_dot4 : NULL;
   for (uint64_t u; (u = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->tiles;) {
     const uint32_t tok0 = (uint32_t)(u / t->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % t->row_tiles * FR_MM_ROWS);
     const uint32_t tok1 = tok0 + FR_MM_TOKENS < p->n_tokens ? tok0 + FR_MM_TOKENS : p->n_tokens;
     const uint32_t row1 = row0 + FR_MM_ROWS < p->n_rows ? row0 + FR_MM_ROWS : p->n_rows;
     for (uint32_t r = row0; r < row1; r++) {
       const uint8_t *w = t->w + (uint64_t)r * p->row_bytes;
-      for (uint32_t k = tok0; k < tok1; k++)
+      uint32_t k = tok0;
+      /* four tokens per pass over the weight row where the type has it */
+      if (dot4)
+        for (; k + 4 <= tok1; k += 4)
+          dot4((int)p->n_cols, t->dst + (uint64_t)k * p->n_rows + r, p->n_rows, w, t->xq + k * t->xq_row_bytes,
+               t->xq_row_bytes);
+      for (; k < tok1; k++)
         dot((int)p->n_cols, t->dst + (uint64_t)k * p->n_rows + r, w, t->xq + k * t->xq_row_bytes);
     }
   }

@@ -33,6 +33,9 @@ typedef void (*fr_from_float_fn)(const float *x, void *y, int64_t n);
 /* *s = dot(w, a): w one row of this type, a the same row length in vec_dot_type */
 typedef void (*fr_vec_dot_fn)(int n, float *s, const void *w, const void *a);
 
+/* s[k*s_stride] = dot(w, a_k) for the four activation rows
+ * a_k = a + k*a_stride bytes; bit-identical to four vec_dot calls */
+typedef void (*fr_vec_dot4_fn)(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);
 typedef struct fr_type_traits {
   const char *name;       /* ggml's name: "q4_K" */
   int32_t blck_size;      /* elements per block */
@@ -47,6 +50,8 @@ typedef struct fr_type_traits {
    * Q4_0: tinyBLAS_Q0_AVX sums exactly like their AVX2 vec_dot) or where
    * tinyBLAS does not take the type on x86 (K-quants, Q4_1, Q5_1). */
   fr_vec_dot_fn gemm_dot;
+  /* optional: vec_dot for four tokens sharing one weight row (prefill) */
+  fr_vec_dot4_fn vec_dot4;
 } fr_type_traits;
 
 /* NULL for a type the CPU cannot compute with */

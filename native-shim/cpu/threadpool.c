@@ -1,21 +1,41 @@
 /*
- * threadpool.c — workers spin for a short while after each job before
- * sleeping on a condvar: a decode step is hundreds of small ops back to
- * back, and a futex wake per op (~5-20 us) would cost more than many of the
- * ops themselves. Once the model goes idle the workers sleep and cost
- * nothing.
+ * threadpool.c — fork/join in which nobody waits for a worker that has not
+ * started.
  *
+ * A job is nth parts, fn(arg, part, nth) for part = 0..nth-1; every
+ * participant (the caller and each worker that turns up in time) claims
+ * parts from an atomic counter until none are left. The caller then
+ * closes the job and waits only for the workers that joined it. On a
+ * machine with more runnable threads than cores a worker may not be
+ * scheduled for milliseconds; with a fixed ith-per-thread split the
+ * caller would sit idle until it ran, here the caller simply does the
+ * late worker's parts itself. Parts keep the ith/nth contract ops rely on
+ * (contiguous fr_split ranges, per-part scratch): a part never runs twice
+ * and never concurrently with itself.
+ *
+ * The job state is one 64-bit word: generation (high 32 bits), a closed
+ * flag and the number of workers inside the job. A worker joins with a
+ * CAS that fails once the job is closed or replaced, so after the caller's
+ * fetch_or(closed) the set of participants is fixed and the job's
+ * fn/arg/counters stay valid until the last of them leaves.
+ *
+ * Workers spin for a short while after each job before sleeping on a
+ * condvar: a decode step is hundreds of small ops back to back, and a
+ * futex wake per op (~5-20 us) would cost more than many of the ops
+ * themselves. Once the model goes idle the workers sleep and cost nothing.
  * Sleeping and waking use the store-then-load pattern on seq_cst atomics
- * on both sides (generation vs sleepers, pending vs main_waiting), so a
+ * on both sides (state vs sleepers, active count vs main_waiting), so a
  * waker either sees the sleeper or the sleeper sees the new work.
  */
 #define _GNU_SOURCE
 #include "threadpool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -28,6 +48,9 @@
 #endif
 
 #define FR_SPIN_NS 50000u
+#define ST_CLOSED (1ull << 31)
+#define ST_ACTIVE 0x7fffffffull
+#define ST_GEN(s) ((uint32_t)((s) >> 32))
 
 typedef struct fr_worker {
   struct fr_pool *pool;
@@ -40,9 +63,9 @@ struct fr_pool {
   fr_worker *workers;
   fr_task_fn fn;
   void *arg;
-  atomic_uint gen;
-  atomic_int pending;
-  atomic_int sleepers;
+  _Alignas(64) _Atomic uint64_t state;
+  _Alignas(64) atomic_int next_part;
+  _Alignas(64) atomic_int sleepers;
   atomic_int main_waiting;
   atomic_bool stop;
   pthread_mutex_t mu;
@@ -56,31 +79,51 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static unsigned wait_new_gen(fr_pool *p, unsigned seen) {
-  unsigned g;
+/* waits for a generation other than `seen`; returns the state seen */
+static uint64_t wait_new_gen(fr_pool *p, uint32_t seen) {
+  uint64_t s;
   uint64_t t0 = now_ns();
-  for (unsigned it = 1; (g = atomic_load(&p->gen)) == seen; it++) {
+  for (unsigned it = 1; ST_GEN(s = atomic_load(&p->state)) == seen; it++) {
     cpu_relax();
     if ((it & 63) == 0 && now_ns() - t0 > FR_SPIN_NS) break;
   }
-  if (g != seen) return g;
+  if (ST_GEN(s) != seen) return s;
   pthread_mutex_lock(&p->mu);
   atomic_fetch_add(&p->sleepers, 1);
-  while ((g = atomic_load(&p->gen)) == seen) pthread_cond_wait(&p->wake, &p->mu);
+  while (ST_GEN(s = atomic_load(&p->state)) == seen) pthread_cond_wait(&p->wake, &p->mu);
   atomic_fetch_sub(&p->sleepers, 1);
   pthread_mutex_unlock(&p->mu);
-  return g;
+  return s;
+}
+
+static void run_parts(fr_pool *p) {
+  const fr_task_fn fn = p->fn;
+  void *arg = p->arg;
+  const int n = p->n;
+  for (int part; (part = atomic_fetch_add_explicit(&p->next_part, 1, memory_order_relaxed)) < n;) fn(arg, part, n);
 }
 
 static void *worker_main(void *varg) {
   fr_worker *w = varg;
   fr_pool *p = w->pool;
-  unsigned seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    seen = wait_new_gen(p, seen);
+    uint64_t s = wait_new_gen(p, seen);
     if (atomic_load(&p->stop)) return NULL;
-    p->fn(p->arg, w->ith, p->n);
-    if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->main_waiting)) {
+    seen = ST_GEN(s);
+    /* join the job unless it is already closed (or replaced: then the
+     * next wait sees the newer generation at once) */
+    int joined = 0;
+    while (ST_GEN(s) == seen && !(s & ST_CLOSED)) {
+      if (atomic_compare_exchange_weak(&p->state, &s, s + 1)) {
+        joined = 1;
+        break;
+      }
+    }
+    if (!joined) continue;
+    run_parts(p);
+    const uint64_t before = atomic_fetch_sub(&p->state, 1);
+    if ((before & ST_ACTIVE) == 1 && atomic_load(&p->main_waiting)) {
       pthread_mutex_lock(&p->mu);
       pthread_cond_broadcast(&p->done);
       pthread_mutex_unlock(&p->mu);
@@ -90,9 +133,15 @@ static void *worker_main(void *varg) {
 
 fr_pool *fr_pool_new(int n_threads) {
   if (n_threads < 1) n_threads = 1;
-  fr_pool *p = calloc(1, sizeof *p);
+  fr_pool *p = aligned_alloc(64, (sizeof *p + 63) / 64 * 64);
   if (!p) return NULL;
+  memset(p, 0, sizeof *p);
   p->n = n_threads;
+  atomic_init(&p->state, 0);
+  atomic_init(&p->next_part, 0);
+  atomic_init(&p->sleepers, 0);
+  atomic_init(&p->main_waiting, 0);
+  atomic_init(&p->stop, 0);
   pthread_mutex_init(&p->mu, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
@@ -121,7 +170,9 @@ void fr_pool_free(fr_pool *p) {
   if (p->n > 1) {
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->stop, 1);
-    atomic_fetch_add(&p->gen, 1);
+    /* a new, already closed generation: wakes everyone, nobody joins */
+    const uint64_t s = atomic_load(&p->state);
+    atomic_store(&p->state, ((uint64_t)(ST_GEN(s) + 1) << 32) | ST_CLOSED);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
@@ -141,23 +192,33 @@ void fr_pool_run(fr_pool *p, fr_task_fn fn, void *arg) {
   }
   p->fn = fn;
   p->arg = arg;
-  atomic_store(&p->pending, p->n - 1);
-  atomic_fetch_add(&p->gen, 1);
+  atomic_store_explicit(&p->next_part, 0, memory_order_relaxed);
+  /* the previous job is closed with no one inside: only the caller writes
+   * the state now, the release (seq_cst) store publishes fn/arg/next_part */
+  const uint64_t s = atomic_load(&p->state);
+  atomic_store(&p->state, (uint64_t)(ST_GEN(s) + 1) << 32);
   if (atomic_load(&p->sleepers) > 0) {
     pthread_mutex_lock(&p->mu);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
   }
-  fn(arg, 0, p->n);
+  run_parts(p);
+  /* close: from here no one joins; wait for those inside */
+  if ((atomic_fetch_or(&p->state, ST_CLOSED) & ST_ACTIVE) == 0) return;
   uint64_t t0 = now_ns();
-  for (unsigned it = 1; atomic_load(&p->pending) != 0; it++) {
+  for (unsigned it = 1; atomic_load(&p->state) & ST_ACTIVE; it++) {
     cpu_relax();
-    if ((it & 63) == 0 && now_ns() - t0 > FR_SPIN_NS) break;
+    if ((it & 63) == 0) {
+      if (now_ns() - t0 > FR_SPIN_NS) break;
+      /* a joined worker that is not running is usually waiting for this
+       * core: hand it over */
+      if (now_ns() - t0 > FR_SPIN_NS / 10) sched_yield();
+    }
   }
-  if (atomic_load(&p->pending) == 0) return;
+  if (!(atomic_load(&p->state) & ST_ACTIVE)) return;
   pthread_mutex_lock(&p->mu);
   atomic_store(&p->main_waiting, 1);
-  while (atomic_load(&p->pending) != 0) pthread_cond_wait(&p->done, &p->mu);
+  while (atomic_load(&p->state) & ST_ACTIVE) pthread_cond_wait(&p->done, &p->mu);
   atomic_store(&p->main_waiting, 0);
   pthread_mutex_unlock(&p->mu);
 }

@@ -10,7 +10,9 @@ typedef void (*fr_task_fn)(void *arg, int ith, int nth);
 
 fr_pool *fr_pool_new(int n_threads); /* NULL if threads cannot start */
 void fr_pool_free(fr_pool *pool);
-/* Runs fn(arg, ith, nth) on every worker and returns when all are done. */
+/* Runs fn(arg, ith, nth) for ith = 0..nth-1 (nth = the pool's size) and
+ * returns when all have run. Each ith runs exactly once, on whichever
+ * thread claims it first (the caller takes those no worker got to). */
 void fr_pool_run(fr_pool *pool, fr_task_fn fn, void *arg);
 
 #endif

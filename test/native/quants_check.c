@@ -443,6 +443,37 @@ static void check_vec_dot(const struct tcase *tc, const fr_type_traits *t) {
   result(bad == 0, tc->name, "vec_dot", buf);
 }
 
+/* the four-token dot must equal four single dots bit for bit: mul_mat mixes
+ * the two freely within one matrix */
+static void check_vec_dot4(const struct tcase *tc, const fr_type_traits *t) {
+  char buf[256];
+  const fr_type_traits *at = fr_get_type_traits(t->vec_dot_type);
+  long dots = 0, bad = 0;
+  for (int li = 0; li < N_LENGTHS; li++) {
+    const int n = lengths[li];
+    const size_t wb = row_bytes(t, n), ab = row_bytes(at, n);
+    for (int d = 0; d < D_COUNT; d++) {
+      for (int r = 0; r < ROWS; r++) fill_row(xs + (size_t)r * n, n, d);
+      g_quantize_chunk(tc->type, xs, qw, 0, ROWS, n, NULL);
+      for (int k = 0; k < 4; k++) {
+        fill_row(ys, n, (d + k) % D_COUNT);
+        at->from_float(ys, qa_ours + k * ab, n);
+      }
+      for (int r = 0; r < ROWS; r++) {
+        float four[4 * 3], one;
+        t->vec_dot4(n, four, 3, qw + r * wb, qa_ours, ab);
+        for (int k = 0; k < 4; k++, dots++) {
+          t->vec_dot(n, &one, qw + r * wb, qa_ours + k * ab);
+          if (memcmp(&one, &four[3 * k], sizeof one) != 0 && bad++ < 3)
+            printf("  %s vec_dot4 n=%d token %d: %.9g, vec_dot %.9g\n", tc->name, n, k, four[3 * k], one);
+        }
+      }
+    }
+  }
+  snprintf(buf, sizeof buf, "%ld dots equal to vec_dot bit for bit", dots);
+  result(bad == 0, tc->name, "vec_dot4", buf);
+}
+
 /* ---- loading ggml ---- */
 
 static void *sym(void *lib, const char *name, const char *path) {
@@ -523,6 +554,7 @@ int main(int argc, char **argv) {
     check_to_float(tc, t);
     if (t->from_float) check_from_float(tc, t);
     if (t->vec_dot) check_vec_dot(tc, t);
+    if (t->vec_dot4) check_vec_dot4(tc, t);
   }
   printf("%d passed, %d failed\n", g_pass, g_fail);
   return g_fail == 0 ? 0 : 1;

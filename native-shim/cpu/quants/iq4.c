@@ -62,6 +62,7 @@ static inline int32_t fr_dot32(const int8_t *restrict w8, const int8_t *restrict
   return s;
 }
 
+#if !FR_QUANTS_AVX2 /* else x86_avx2.c */
 void fr_vec_dot_iq4_nl_q8_0(int n, float *s, const void *w, const void *act) {
   const fr_block_iq4_nl *restrict x = w;
   const fr_block_q8_0 *restrict y = act;
@@ -76,6 +77,7 @@ void fr_vec_dot_iq4_nl_q8_0(int n, float *s, const void *w, const void *act) {
   }
   *s = sum;
 }
+#endif
 
 /* sub-block ib's 6-bit scale: low 4 bits from scales_l (two per byte),
  * high 2 bits from scales_h; stored with an offset of 32 */
@@ -101,6 +103,7 @@ void fr_iq4_xs_to_float(const void *vx, float *restrict y, int64_t n) {
   }
 }
 
+#if !FR_QUANTS_AVX2 /* else x86_avx2.c */
 void fr_vec_dot_iq4_xs_q8_K(int n, float *s, const void *w, const void *act) {
   const fr_block_iq4_xs *restrict x = w;
   const fr_block_q8_K *restrict y = act;
@@ -114,3 +117,4 @@ void fr_vec_dot_iq4_xs_q8_K(int n, float *s, const void *w, const void *act) {
   }
   *s = sum;
 }
+#endif

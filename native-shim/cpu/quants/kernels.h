@@ -47,6 +47,18 @@
 #include "../quants.h"
 #include "blocks.h"
 
+/*
+ * Hand-written AVX2 dot products (x86_avx2.c) replace the portable ones of
+ * the same name when the build targets AVX2+FMA+F16C (-march=native on any
+ * x86 since Haswell/Zen). The portable versions stay the only ones in a
+ * baseline build, which test/native-quants.test.ts checks as well.
+ */
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define FR_QUANTS_AVX2 1
+#else
+#define FR_QUANTS_AVX2 0
+#endif
+
 static inline uint32_t frq_f32_bits(float f) {
   uint32_t u;
   memcpy(&u, &f, sizeof u);
@@ -218,6 +230,15 @@ void fr_vec_dot_q3_K_q8_K(int n, float *s, const void *w, const void *a);
 void fr_vec_dot_q4_K_q8_K(int n, float *s, const void *w, const void *a);
 void fr_vec_dot_q5_K_q8_K(int n, float *s, const void *w, const void *a);
 void fr_vec_dot_q6_K_q8_K(int n, float *s, const void *w, const void *a);
+
+#if FR_QUANTS_AVX2
+/* x86_avx2.c: one weight row times four activation rows */
+void fr_vec_dot4_q4_K_q8_K(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);
+void fr_vec_dot4_q6_K_q8_K(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);
+#define FR_DOT4(f) f
+#else
+#define FR_DOT4(f) NULL
+#endif
 
 /* q8_k.c */
 void fr_q8_K_to_float(const void *x, float *y, int64_t n);

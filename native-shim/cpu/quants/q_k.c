@@ -75,6 +75,7 @@ void fr_q2_K_to_float(const void *vx, float *restrict y, int64_t n) {
   }
 }
 
+#if !FR_QUANTS_AVX2 /* else x86_avx2.c */
 void fr_vec_dot_q2_K_q8_K(int n, float *s, const void *w, const void *act) {
   const fr_block_q2_K *restrict x = w;
   const fr_block_q8_K *restrict y = act;
@@ -102,6 +103,7 @@ void fr_vec_dot_q2_K_q8_K(int n, float *s, const void *w, const void *act) {
   }
   *s = sum;
 }
+#endif
 
 /* ------------------------------------------------------------------ Q3_K
  * Same element order as Q2_K; the high bit of element 128h+32j+l (l < 32)
@@ -135,6 +137,7 @@ void fr_q3_K_to_float(const void *vx, float *restrict y, int64_t n) {
   }
 }
 
+#if !FR_QUANTS_AVX2 /* else x86_avx2.c */
 void fr_vec_dot_q3_K_q8_K(int n, float *s, const void *w, const void *act) {
   const fr_block_q3_K *restrict x = w;
   const fr_block_q8_K *restrict y = act;
@@ -164,6 +167,7 @@ void fr_vec_dot_q3_K_q8_K(int n, float *s, const void *w, const void *act) {
   }
   *s = sum;
 }
+#endif
 
 /* ------------------------------------------------------------------ Q4_K
  * Element order: for each 64-element chunk c (qs bytes 32c..32c+31), the
@@ -202,6 +206,7 @@ static inline int32_t fr_k4_mins_dot(const uint8_t *restrict packed, const int16
   return t;
 }
 
+#if !FR_QUANTS_AVX2 /* else x86_avx2.c */
 void fr_vec_dot_q4_K_q8_K(int n, float *s, const void *w, const void *act) {
   const fr_block_q4_K *restrict x = w;
   const fr_block_q8_K *restrict y = act;
@@ -226,6 +231,7 @@ void fr_vec_dot_q4_K_q8_K(int n, float *s, const void *w, const void *act) {
   }
   *s = sum;
 }
+#endif
 
 /* ------------------------------------------------------------------ Q5_K
  * Q4_K plus a 5th bit: element 64c+l has it in bit 2c of qh[l], element
@@ -256,6 +262,7 @@ void fr_q5_K_to_float(const void *vx, float *restrict y, int64_t n) {
   }
 }
 
+#if !FR_QUANTS_AVX2 /* else x86_avx2.c */
 void fr_vec_dot_q5_K_q8_K(int n, float *s, const void *w, const void *act) {
   const fr_block_q5_K *restrict x = w;
   const fr_block_q8_K *restrict y = act;
@@ -282,6 +289,7 @@ void fr_vec_dot_q5_K_q8_K(int n, float *s, const void *w, const void *act) {
   }
   *s = sum;
 }
+#endif
 
 /* ------------------------------------------------------------------ Q6_K
  * Element order: for each 128-element half h (ql bytes 64h.., qh bytes
@@ -318,6 +326,7 @@ void fr_q6_K_to_float(const void *vx, float *restrict y, int64_t n) {
   }
 }
 
+#if !FR_QUANTS_AVX2 /* else x86_avx2.c */
 void fr_vec_dot_q6_K_q8_K(int n, float *s, const void *w, const void *act) {
   const fr_block_q6_K *restrict x = w;
   const fr_block_q8_K *restrict y = act;
@@ -344,3 +353,4 @@ void fr_vec_dot_q6_K_q8_K(int n, float *s, const void *w, const void *act) {
   }
   *s = sum;
 }
+#endif

@@ -246,12 +246,26 @@ void fr_vec_dot_q4_0_q8_0(int n, float *s, const void *w, const void *act) {
 void fr_vec_dot_q4_1_q8_1(int n, float *s, const void *w, const void *act) {
   const fr_block_q4_1 *restrict x = w;
   const fr_block_q8_1 *restrict y = act;
+#if FR_Q0_AVX2
+  /* unsigned nibbles times int8: no sign trick needed; the offsets m
+   * enter through Q8_1's s = d*sum(a) */
+  __m256 acc = _mm256_setzero_ps();
+  float msum = 0.0f;
+  for (int i = 0; i < n / FR_QK8_1; i++) {
+    const __m256i p = _mm256_maddubs_epi16(fr_q0_nibbles(x[i].qs), _mm256_loadu_si256((const __m256i *)y[i].qs));
+    const __m256 lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d)), lanes, acc);
+    msum += frq_h2f_scale(x[i].m) * frq_h2f_scale(y[i].s);
+  }
+  *s = fr_q0_hsum(acc) + msum;
+#else
   float sum = 0.0f;
   for (int i = 0; i < n / FR_QK8_1; i++) {
     const int32_t isum = fr_dot_nibbles(x[i].qs, 0, y[i].qs);
     sum += frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d) * (float)isum + frq_h2f_scale(x[i].m) * frq_h2f_scale(y[i].s);
   }
   *s = sum;
+#endif
 }
 
 /* one 32-block of 5-bit weights (offset already applied) times int8 */
@@ -297,6 +311,21 @@ void fr_vec_dot_q5_0_q8_0(int n, float *s, const void *w, const void *act) {
 void fr_vec_dot_q5_1_q8_1(int n, float *s, const void *w, const void *act) {
   const fr_block_q5_1 *restrict x = w;
   const fr_block_q8_1 *restrict y = act;
+#if FR_Q0_AVX2
+  __m256 acc = _mm256_setzero_ps();
+  float msum = 0.0f;
+  const __m256i b5 = _mm256_set1_epi8(0x10);
+  for (int i = 0; i < n / FR_QK8_1; i++) {
+    /* fr_q5_high_bytes is 0xF0 where the bit is clear: flip to 0x10 where set */
+    const __m256i hi = _mm256_andnot_si256(fr_q5_high_bytes(x[i].qh), b5);
+    const __m256i q = _mm256_or_si256(fr_q0_nibbles(x[i].qs), hi);
+    const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)y[i].qs));
+    const __m256 lanes = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d)), lanes, acc);
+    msum += frq_h2f_scale(x[i].m) * frq_h2f_scale(y[i].s);
+  }
+  *s = fr_q0_hsum(acc) + msum;
+#else
   float sum = 0.0f;
   for (int i = 0; i < n / FR_QK8_1; i++) {
     uint32_t qh;
@@ -305,6 +334,7 @@ void fr_vec_dot_q5_1_q8_1(int n, float *s, const void *w, const void *act) {
     sum += frq_h2f_scale(x[i].d) * frq_h2f_scale(y[i].d) * (float)isum + frq_h2f_scale(x[i].m) * frq_h2f_scale(y[i].s);
   }
   *s = sum;
+#endif
 }
 
 void fr_vec_dot_q8_0_q8_0(int n, float *s, const void *w, const void *act) {

@@ -8,6 +8,9 @@
 #define FR_TRAIT(id, nm, blck, size, dot_type, to, from, dot) \
   [id] = {.name = nm, .blck_size = blck, .type_size = (int32_t)(size), .vec_dot_type = dot_type, \
           .to_float = to, .from_float = from, .vec_dot = dot}
+#define FR_TRAIT_DOT4(id, nm, blck, size, dot_type, to, from, dot, dot4) \
+  [id] = {.name = nm, .blck_size = blck, .type_size = (int32_t)(size), .vec_dot_type = dot_type, \
+          .to_float = to, .from_float = from, .vec_dot = dot, .vec_dot4 = dot4}
 #define FR_TRAIT_GEMM(id, nm, blck, size, dot_type, to, from, dot, gemm) \
   [id] = {.name = nm, .blck_size = blck, .type_size = (int32_t)(size), .vec_dot_type = dot_type, \
           .to_float = to, .from_float = from, .vec_dot = dot, .gemm_dot = gemm}
@@ -36,12 +39,12 @@ static const fr_type_traits fr_traits[FR_TYPE_BF16 + 1] = {
            fr_q2_K_to_float, NULL, fr_vec_dot_q2_K_q8_K),
   FR_TRAIT(FR_TYPE_Q3_K, "q3_K", FR_QK_K, sizeof(fr_block_q3_K), FR_TYPE_Q8_K,
            fr_q3_K_to_float, NULL, fr_vec_dot_q3_K_q8_K),
-  FR_TRAIT(FR_TYPE_Q4_K, "q4_K", FR_QK_K, sizeof(fr_block_q4_K), FR_TYPE_Q8_K,
-           fr_q4_K_to_float, NULL, fr_vec_dot_q4_K_q8_K),
+  FR_TRAIT_DOT4(FR_TYPE_Q4_K, "q4_K", FR_QK_K, sizeof(fr_block_q4_K), FR_TYPE_Q8_K,
+                fr_q4_K_to_float, NULL, fr_vec_dot_q4_K_q8_K, FR_DOT4(fr_vec_dot4_q4_K_q8_K)),
   FR_TRAIT(FR_TYPE_Q5_K, "q5_K", FR_QK_K, sizeof(fr_block_q5_K), FR_TYPE_Q8_K,
            fr_q5_K_to_float, NULL, fr_vec_dot_q5_K_q8_K),
-  FR_TRAIT(FR_TYPE_Q6_K, "q6_K", FR_QK_K, sizeof(fr_block_q6_K), FR_TYPE_Q8_K,
-           fr_q6_K_to_float, NULL, fr_vec_dot_q6_K_q8_K),
+  FR_TRAIT_DOT4(FR_TYPE_Q6_K, "q6_K", FR_QK_K, sizeof(fr_block_q6_K), FR_TYPE_Q8_K,
+                fr_q6_K_to_float, NULL, fr_vec_dot_q6_K_q8_K, FR_DOT4(fr_vec_dot4_q6_K_q8_K)),
   FR_TRAIT(FR_TYPE_IQ4_NL, "iq4_nl", FR_QK4_NL, sizeof(fr_block_iq4_nl), FR_TYPE_Q8_0,
            fr_iq4_nl_to_float, NULL, fr_vec_dot_iq4_nl_q8_0),
   FR_TRAIT(FR_TYPE_IQ4_XS, "iq4_xs", FR_QK_K, sizeof(fr_block_iq4_xs), FR_TYPE_Q8_K,
