@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GgmlType, kv, readGguf, writeGguf } from '../src/gguf/index.js';
 import { ferrum } from './helpers/cli.js';
+import { readGreedyRecords } from './helpers/greedy-records.js';
 import { REPO_ROOT, sharedFile } from './helpers/shared.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -24,7 +25,7 @@ const json = (args: string[], env: NodeJS.ProcessEnv = {}): RunJson => {
 };
 
 const dir = tempDir('run');
-const refPath = sharedFile('reference/llamacpp-greedy.jsonl');
+const records = readGreedyRecords();
 
 describe('ferrum run', () => {
   it('with no model path runs the bundled tolstoy-tiny model and streams text', () => {
@@ -34,9 +35,8 @@ describe('ferrum run', () => {
     expect(r.stdout).toMatch(/^, who had/);
   });
 
-  it.skipIf(!refPath)('--raw --temp 0 --json reproduces llama.cpp\'s prompt tokens and greedy tokens', () => {
-    const recs = readFileSync(refPath!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { model: string; prompt_text: string; prompt_tokens: number[]; greedy_tokens: number[]; decisive_prefix: number });
-    for (const rec of recs) {
+  it.skipIf(records.length === 0)('--raw --temp 0 --json reproduces llama.cpp\'s prompt tokens and greedy tokens', () => {
+    for (const rec of records) {
       const model = sharedFile(join('models', rec.model))!;
       const j = json([model, rec.prompt_text, '--raw', '-n', '48', '--temp', '0']);
       expect(j.prompt_tokens).toEqual(rec.prompt_tokens);

@@ -1,23 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readGguf } from '../src/gguf/index.js';
 import { Engine } from '../src/model/engine.js';
 import { argmax, top1Gap } from './helpers/logit-compare.js';
+import { readGreedyRecords } from './helpers/greedy-records.js';
 import { sharedFile } from './helpers/shared.js';
 import { ReferenceModel } from './reference/forward.js';
 
-interface GreedyRecord {
-  model: string;
-  prompt_text: string;
-  prompt_tokens: number[];
-  greedy_tokens: number[];
-  top1_logit_gap: number[];
-  decisive_prefix: number;
-}
-
-const refPath = sharedFile('reference/llamacpp-greedy.jsonl');
-const records: GreedyRecord[] = refPath ? readFileSync(refPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as GreedyRecord) : [];
+const records = readGreedyRecords();
 
 /**
  * The trained tolstoy-tiny models against llama.cpp's recorded greedy runs
@@ -25,7 +15,7 @@ const records: GreedyRecord[] = refPath ? readFileSync(refPath, 'utf8').trim().s
  * top-2 was within the recorded gap threshold are near-ties that two correct
  * engines may split on: 0.05 on F32, 0.25 on quantized files.
  */
-describe.skipIf(!refPath)('tolstoy-tiny: llama.cpp greedy runs reproduced', () => {
+describe.skipIf(records.length === 0)('tolstoy-tiny: llama.cpp greedy runs reproduced', () => {
   for (const r of records) {
     const model = sharedFile(join('models', r.model));
     const threshold = r.model.includes('F32') ? 0.05 : 0.25;

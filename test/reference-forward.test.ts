@@ -1,19 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readGguf } from '../src/gguf/index.js';
+import { type GreedyRecord, readGreedyRecords } from './helpers/greedy-records.js';
 import { sharedFile } from './helpers/shared.js';
 import { ReferenceModel, argmax } from './reference/forward.js';
-
-/** One line of ../shared/reference/llamacpp-greedy.jsonl (see MANIFEST.md). */
-interface GreedyRecord {
-  model: string;
-  prompt_text: string;
-  prompt_tokens: number[];
-  greedy_tokens: number[];
-  top1_logit_gap: number[];
-  decisive_prefix: number;
-}
 
 /**
  * Below this top-1 margin the reference and llama.cpp may rightly pick
@@ -60,12 +50,9 @@ function teacherForced(model: ReferenceModel, record: GreedyRecord): TeacherForc
   return result;
 }
 
-const greedyPath = sharedFile('reference/llamacpp-greedy.jsonl');
-const records: GreedyRecord[] = greedyPath
-  ? readFileSync(greedyPath, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as GreedyRecord)
-  : [];
+const records: GreedyRecord[] = readGreedyRecords();
 
-describe.skipIf(!greedyPath)('reference forward pass reproduces llama.cpp greedy runs (teacher-forced)', () => {
+describe.skipIf(records.length === 0)('reference forward pass reproduces llama.cpp greedy runs (teacher-forced)', () => {
   const models = new Map<string, ReferenceModel>();
   const load = (name: string): ReferenceModel | undefined => {
     const path = sharedFile(join('models', name));
