@@ -2,7 +2,7 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readGguf } from '../src/gguf/index.js';
 import { Engine } from '../src/model/engine.js';
-import { argmax, top1Gap } from './helpers/logit-compare.js';
+import { argmax, top1Gap } from '../src/eval/logit-agreement.js';
 import { readGreedyRecords } from './helpers/greedy-records.js';
 import { sharedFile } from './helpers/shared.js';
 import { ReferenceModel } from './reference/forward.js';

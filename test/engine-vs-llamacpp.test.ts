@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/model/engine.js';
-import { agreement } from './helpers/logit-compare.js';
+import { agreement } from '../src/eval/logit-agreement.js';
 import { llamaCppAvailable, llamaCppLogits, makeFixture } from './helpers/llamacpp.js';
 import { sharedFile } from './helpers/shared.js';
 
@@ -37,6 +37,14 @@ function ferrumLogits(model: string, tokens: readonly number[]): Float32Array[] 
 
 const report: string[] = [];
 
+/** qwen2 (q/k/v biases, NeoX RoPE, tied output) and qwen3 (QK-norm, head dim != dim/heads) in two weight types each. */
+const ARCH_CASES: Array<{ arch: string; type: string; extra: string[] }> = [
+  { arch: 'qwen2', type: 'Q8_0', extra: ['--tied'] },
+  { arch: 'qwen2', type: 'Q4_K_M', extra: [] },
+  { arch: 'qwen3', type: 'Q8_0', extra: ['--head-dim', '64'] },
+  { arch: 'qwen3', type: 'Q4_K_M', extra: ['--head-dim', '64', '--tied'] },
+];
+
 describe.skipIf(!vocabFrom || !llamaCppAvailable())('logits match llama.cpp for every weight type', () => {
   for (const type of TYPES) {
     it(`${type}: top-1 agreement >= 99% over ${POSITIONS} positions`, () => {
@@ -49,6 +57,18 @@ describe.skipIf(!vocabFrom || !llamaCppAvailable())('logits match llama.cpp for 
       const a = agreement(ours, peer, TIE_GAP);
       report.push(`${type.padEnd(7)} agree ${a.agree}/${a.positions - a.setAside} (${(a.rate * 100).toFixed(1)}%), set aside ${a.setAside}, mean |dlogit| ${a.meanAbsDiff.toExponential(2)}, max ${a.maxAbsDiff.toExponential(2)}`);
       console.log(report.at(-1));
+      expect(a.positions - a.setAside).toBeGreaterThanOrEqual(POSITIONS / 2);
+      expect(a.rate).toBeGreaterThanOrEqual(0.99);
+    });
+  }
+
+  for (const c of ARCH_CASES) {
+    it(`${c.arch} ${c.type} ${c.extra.join(' ')}: top-1 agreement >= 99% over ${POSITIONS} positions`, () => {
+      const model = makeFixture(['--arch', c.arch, '--layers', '2', '--dim', '256', '--ff', '768', '--heads', '8', '--kv-heads', '4',
+        ...c.extra, '--vocab-from', vocabFrom!, '--type', c.type, '--seed', '11']);
+      const tokens = seededTokens(POSITIONS, 512, 43);
+      const a = agreement(ferrumLogits(model, tokens), llamaCppLogits(model, tokens, { positions: 'all' }).logits, TIE_GAP);
+      console.log(`${c.arch} ${c.type} agree ${a.agree}/${a.positions - a.setAside}, set aside ${a.setAside}, mean |dlogit| ${a.meanAbsDiff.toExponential(2)}, max ${a.maxAbsDiff.toExponential(2)}`);
       expect(a.positions - a.setAside).toBeGreaterThanOrEqual(POSITIONS / 2);
       expect(a.rate).toBeGreaterThanOrEqual(0.99);
     });

@@ -1,6 +1,7 @@
 import { freemem, totalmem } from 'node:os';
 import { InvalidArgumentError } from 'commander';
-import type { ExecutorKind } from '../backend/native-lib.js';
+import { existsSync } from 'node:fs';
+import { type ExecutorKind, nativeLibraryPath } from '../backend/native-lib.js';
 import type { KvType } from '../backend/op-builder.js';
 import { kvRowBytes } from '../model/engine.js';
 import type { HParams } from '../model/hparams.js';
@@ -37,9 +38,10 @@ export function parseKvType(v: string): KvType {
   return v;
 }
 
-/** Metal on Apple Silicon, the CPU everywhere else. */
+/** Metal on Apple Silicon where its library is built, the CPU everywhere else. */
 export function defaultBackend(): ExecutorKind {
-  return process.platform === 'darwin' && process.arch === 'arm64' ? 'metal' : 'cpu';
+  const appleSilicon = process.platform === 'darwin' && process.arch === 'arm64';
+  return appleSilicon && existsSync(nativeLibraryPath('metal')) ? 'metal' : 'cpu';
 }
 
 export function checkBackendAvailable(b: ExecutorKind): void {

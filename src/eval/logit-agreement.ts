@@ -1,3 +1,8 @@
+/**
+ * Comparing two engines' logits position by position: top-1 agreement with
+ * near-ties set aside (two correct engines may split there), and the size of
+ * the differences. Used by the tests and scripts/compare-llamacpp.mjs.
+ */
 /** Index of the largest value (lowest index on ties, as llama.cpp's greedy). */
 export function argmax(row: ArrayLike<number>): number {
   let best = 0;
