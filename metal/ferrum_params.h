@@ -112,4 +112,46 @@ typedef struct fr_mul_mat_params {
   fr_u32 row_bytes;  /* bytes of one row of W */
 } fr_mul_mat_params;
 
+/* moe_route_f32: per token, the n_used largest of probs (the router's
+ * softmax) in descending order (ties: lower expert first), their probs as
+ * weights, divided by their sum when norm != 0 (sum clamped below at
+ * 6.103515625e-5, as llama.cpp does), times scale.
+ * bindings: 0 probs f32[n_tokens][n_expert], 1 ids int32[n_tokens][n_used],
+ * 2 weights f32[n_tokens][n_used] */
+typedef struct fr_moe_route_params {
+  fr_u32 n_expert;
+  fr_u32 n_used;
+  fr_u32 n_tokens;   /* dynamic */
+  fr_u32 norm;       /* 1: renormalise the selected weights to sum 1 */
+  float scale;       /* expert_weights_scale; 1 when the model has none */
+  fr_u32 _pad;
+} fr_moe_route_params;
+
+/* mul_mat_id_<type>: the matrix product of the selected experts only,
+ * dst[t][s][r] = dot(W[ids[t][s]][r], x_ts) where x_ts is x[t] (x_per_slot 0)
+ * or x[t][s] (x_per_slot 1).
+ * bindings: 0 W (<type>)[n_expert][n_rows][n_cols], 1 ids int32[n_tokens][n_used],
+ * 2 x f32[n_tokens][1 or n_used][n_cols], 3 dst f32[n_tokens][n_used][n_rows] */
+typedef struct fr_mul_mat_id_params {
+  fr_u32 n_cols;
+  fr_u32 n_rows;     /* rows of one expert's matrix */
+  fr_u32 n_tokens;   /* dynamic */
+  fr_u32 row_bytes;  /* bytes of one row of W */
+  fr_u32 n_expert;
+  fr_u32 n_used;
+  fr_u32 x_per_slot;
+  fr_u32 _pad;
+} fr_mul_mat_id_params;
+
+/* moe_sum_f32: dst[t] = sum over s of experts[t][s] * weights[t][s], as
+ * llama.cpp forms it: each product rounded to f32, then added left to right.
+ * bindings: 0 experts f32[n_tokens][n_used][n_cols], 1 weights f32[n_tokens][n_used],
+ * 2 dst f32[n_tokens][n_cols] */
+typedef struct fr_moe_sum_params {
+  fr_u32 n_cols;
+  fr_u32 n_used;
+  fr_u32 n_tokens;   /* dynamic */
+  fr_u32 _pad;
+} fr_moe_sum_params;
+
 #endif

@@ -49,7 +49,8 @@ function readVocab(path, gguf) {
 /** A readable name that still changes with every argument that changes the bytes. */
 function defaultOutputPath(opts) {
   const hash = createHash('sha256').update(fixtureKey(opts)).digest('hex').slice(0, 10);
-  const shape = `${opts.layers}L-${opts.dim}d-${opts.ff}ff-${opts.heads}h${opts.kvHeads}kv`;
+  const experts = opts.experts > 0 ? `-${opts.experts}x${opts.expertsUsed}e${opts.expertFf}` : '';
+  const shape = `${opts.layers}L-${opts.dim}d-${opts.ff}ff-${opts.heads}h${opts.kvHeads}kv${experts}`;
   return join(CACHE_DIR, `${opts.arch}-${shape}-${opts.type}${opts.tied ? '-tied' : ''}-s${opts.seed}-${hash}.gguf`);
 }
 

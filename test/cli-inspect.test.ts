@@ -61,6 +61,32 @@ describe('ferrum inspect', () => {
     expect(r.stdout).toMatch(/chat template\s+yes/);
   });
 
+  it('counts active parameters of a mixture of experts: all but the unselected experts', () => {
+    const moe = join(dir, 'moe-active.gguf');
+    writeGguf(moe, {
+      metadata: [
+        ['general.architecture', kv.str('qwen3moe')],
+        ['qwen3moe.expert_count', kv.u32(8)],
+        ['qwen3moe.expert_used_count', kv.u32(2)],
+      ],
+      tensors: [
+        { name: 'token_embd.weight', dims: [4, 10], type: 0 },
+        { name: 'blk.0.ffn_gate_inp.weight', dims: [4, 8], type: 0 },
+        { name: 'blk.0.ffn_gate_exps.weight', dims: [4, 3, 8], type: 0 },
+        { name: 'blk.0.ffn_up_exps.weight', dims: [4, 3, 8], type: 0 },
+        { name: 'blk.0.ffn_down_exps.weight', dims: [3, 4, 8], type: 0 },
+      ],
+    });
+    const r = ferrum(['inspect', moe, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { params: number; activeParams: number; expertParams: number };
+    expect(j.params).toBe(40 + 32 + 3 * 96);
+    expect(j.expertParams).toBe(3 * 96);
+    expect(j.activeParams).toBe(40 + 32 + (3 * 96 * 2) / 8);
+    const t = ferrum(['inspect', moe]);
+    expect(t.stdout).toMatch(/active parameters\s+144 of 360 per token = 40\.0%/);
+  });
+
   it('usage errors exit non-zero with a message', () => {
     const r = ferrum(['inspect']);
     expect(r.code).not.toBe(0);

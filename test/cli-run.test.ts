@@ -117,7 +117,7 @@ describe('ferrum run: errors users will hit, one line each', () => {
   it('an unsupported architecture, naming the supported ones', () => {
     const p = join(dir, 'gpt2.gguf');
     writeGguf(p, { metadata: [['general.architecture', kv.str('gpt2')]], tensors: [] });
-    oneLine([p, 'hi'], /architecture "gpt2" is not supported \(supported: llama, qwen2, qwen3\)/);
+    oneLine([p, 'hi'], /architecture "gpt2" is not supported \(supported: llama, qwen2, qwen3, qwen3moe\)/);
   });
   it('an unsupported quant type, naming the tensor and type', () => {
     const src = resolve(REPO_ROOT, 'models/tolstoy-tiny-Q8_0.gguf');

@@ -171,3 +171,86 @@ describe.skipIf(!vocabFrom || !llamaCppAvailable())('get_rows and mul_mat for ev
     expect([...seen].sort()).toEqual(['BF16', 'F16', 'F32', 'IQ4_NL', 'IQ4_XS', 'Q2_K', 'Q3_K', 'Q4_0', 'Q4_1', 'Q4_K', 'Q5_0', 'Q5_1', 'Q5_K', 'Q6_K', 'Q8_0'].sort());
   });
 });
+
+describe('mixture-of-experts kernels', () => {
+  const ints = (values: readonly number[]): Binding => {
+    const h = device.newBuffer(Math.max(values.length * 4, 16));
+    const c = device.contents(h);
+    new Int32Array(c.buffer, c.byteOffset, values.length).set(values);
+    return { buffer: h, offset: 0 };
+  };
+  const readInts = (b: Binding, n: number): number[] => {
+    const c = device.contents(b.buffer);
+    return [...new Int32Array(c.buffer.slice(c.byteOffset + b.offset, c.byteOffset + b.offset + n * 4))];
+  };
+
+  it('moe_route_f32: top-k descending, ties to the lower expert, optional renormalisation and scale', () => {
+    const probs = Float32Array.from([0.1, 0.3, 0.3, 0.05, 0.2, 0.05, /* token 2 */ 0.05, 0.05, 0.1, 0.4, 0.1, 0.3]);
+    for (const [norm, scale] of [[true, 1], [false, 2]] as const) {
+      const ids = scratch(6);
+      const w = scratch(6);
+      run((b) => b.moeRoute(upload(probs), ids, w, { nExpert: 6, nUsed: 3, nTokens: { slot: 0, scale: 1 }, norm, scale }), SLOTS(2));
+      expect(readInts(ids, 6)).toEqual([1, 2, 4, 3, 5, 2]);
+      const raw = [0.3, 0.3, 0.2, 0.4, 0.3, 0.1].map(Math.fround);
+      const want = raw.map((p, i) => {
+        const t = Math.floor(i / 3);
+        const sum = Math.fround(raw[3 * t]! + raw[3 * t + 1]! + raw[3 * t + 2]!);
+        return norm ? Math.fround(p / sum) : Math.fround(p * scale);
+      });
+      expect([...read(w, 6)]).toEqual(want);
+    }
+  });
+
+  it('mul_mat_id_f32: per token and per slot inputs equal mul_mat on each selected expert', () => {
+    const [nExpert, nRows, nCols, nUsed, nTok] = [5, 24, 64, 2, 41];
+    const wData = randoms(nExpert * nRows * nCols);
+    const w: WeightBinding = { ...upload(wData), type: 0, rowBytes: nCols * 4 };
+    // skewed choices so that one expert gets more than a 32-pair tile
+    const ids: number[] = [];
+    for (let t = 0; t < nTok; t++) {
+      const a = t % 7 === 0 ? 3 : 0;
+      ids.push(a, (a + 1 + (t % (nExpert - 1))) % nExpert === a ? (a + 2) % nExpert : (a + 1 + (t % (nExpert - 1))) % nExpert);
+    }
+    const idsBuf = ints(ids);
+    for (const xPerSlot of [false, true]) {
+      const x = randoms(nTok * (xPerSlot ? nUsed : 1) * nCols);
+      const xb = upload(x);
+      const dst = scratch(nTok * nUsed * nRows);
+      run((b) => b.mulMatId(w, idsBuf, xb, dst, { nCols, nRows, nExpert, nUsed, nTokens: { slot: 0, scale: 1 }, xPerSlot }), SLOTS(nTok));
+      const got = read(dst, nTok * nUsed * nRows);
+      for (let t = 0; t < nTok; t++) {
+        for (let s = 0; s < nUsed; s++) {
+          const e = ids[t * nUsed + s]!;
+          const xi = xPerSlot ? t * nUsed + s : t;
+          const one = scratch(nRows);
+          const we: WeightBinding = { buffer: w.buffer, offset: e * nRows * nCols * 4, type: 0, rowBytes: nCols * 4 };
+          run((b) => b.mulMat(we, upload(x.subarray(xi * nCols, (xi + 1) * nCols)), one, nCols, nRows, 1), SLOTS(1));
+          expect([...got.subarray((t * nUsed + s) * nRows, (t * nUsed + s + 1) * nRows)], `token ${t} slot ${s}`).toEqual([...read(one, nRows)]);
+        }
+      }
+    }
+  });
+
+  it('mul_mat_id rejects an expert id outside the tensor', () => {
+    const w: WeightBinding = { ...upload(randoms(2 * 4 * 32)), type: 0, rowBytes: 32 * 4 };
+    expect(() => run((b) => b.mulMatId(w, ints([0, 2]), upload(randoms(32)), scratch(8),
+      { nCols: 32, nRows: 4, nExpert: 2, nUsed: 2, nTokens: 1, xPerSlot: false }), SLOTS(1))).toThrow(/expert id 2/);
+  });
+
+  it('moe_sum_f32: products rounded to f32, added slot by slot', () => {
+    const [nCols, nUsed, nTok] = [40, 3, 2];
+    const e = randoms(nTok * nUsed * nCols);
+    const wts = Float32Array.from([0.5, 0.3, 0.2, 0.7, 0.2, 0.1]);
+    const dst = scratch(nTok * nCols);
+    run((b) => b.moeSum(upload(e), upload(wts), dst, nCols, nUsed, { slot: 0, scale: 1 }), SLOTS(nTok));
+    const want = new Float32Array(nTok * nCols);
+    for (let t = 0; t < nTok; t++) {
+      for (let c = 0; c < nCols; c++) {
+        let acc = Math.fround(e[t * nUsed * nCols + c]! * wts[t * nUsed]!);
+        for (let s = 1; s < nUsed; s++) acc = Math.fround(acc + Math.fround(e[(t * nUsed + s) * nCols + c]! * wts[t * nUsed + s]!));
+        want[t * nCols + c] = acc;
+      }
+    }
+    expect([...read(dst, nTok * nCols)]).toEqual([...want]);
+  });
+});

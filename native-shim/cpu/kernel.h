@@ -49,6 +49,9 @@ extern const fr_kernel_desc fr_op_attn;
 extern const fr_kernel_desc fr_op_soft_max_f32;
 extern const fr_kernel_desc fr_op_swiglu_f32;
 extern const fr_kernel_desc fr_op_mul_mat;
+extern const fr_kernel_desc fr_op_mul_mat_id;
+extern const fr_kernel_desc fr_op_moe_route_f32;
+extern const fr_kernel_desc fr_op_moe_sum_f32;
 
 const fr_kernel_desc *fr_kernel_by_id(int32_t id); /* NULL if unknown */
 

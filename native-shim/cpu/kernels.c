@@ -25,7 +25,7 @@ static const fr_type_name g_types[] = {
 };
 #define N_TYPES (sizeof g_types / sizeof g_types[0])
 
-#define MAX_KERNELS 64
+#define MAX_KERNELS 96
 static fr_kernel_desc g_kernels[MAX_KERNELS];
 static int g_n_kernels;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -50,12 +50,16 @@ static void build_registry(void) {
   add(&fr_op_attn, "attn_f16", FR_TYPE_F16);
   add(&fr_op_attn, "attn_f32", FR_TYPE_F32);
   add(&fr_op_attn, "attn_q8_0", FR_TYPE_Q8_0);
+  add(&fr_op_moe_route_f32, "moe_route_f32", -1);
+  add(&fr_op_moe_sum_f32, "moe_sum_f32", -1);
   char name[40];
   for (size_t i = 0; i < N_TYPES; i++) {
     snprintf(name, sizeof name, "get_rows_%s", g_types[i].name);
     add(&fr_op_get_rows, name, g_types[i].type);
     snprintf(name, sizeof name, "mul_mat_%s", g_types[i].name);
     add(&fr_op_mul_mat, name, g_types[i].type);
+    snprintf(name, sizeof name, "mul_mat_id_%s", g_types[i].name);
+    add(&fr_op_mul_mat_id, name, g_types[i].type);
   }
 }
 

@@ -1,7 +1,9 @@
 import { ggmlKernelSuffix } from '../gguf/index.js';
 import type { Device } from './device.js';
+import { metalDispatch } from './metal-geometry.js';
 import {
-  AttnParams, BinaryParams, GetRowsParams, GluParams, KvStoreParams, MulMatParams, type ParamsStruct, RmsNormParams, RopeParams,
+  AttnParams, BinaryParams, GetRowsParams, GluParams, KvStoreParams, MoeRouteParams, MoeSumParams, MulMatIdParams, MulMatParams,
+  type ParamsStruct, RmsNormParams, RopeParams, SoftmaxParams,
 } from './params.js';
 import { type Binding, type OpRecord, type ParamPatch, Slot } from './plan.js';
 
@@ -27,7 +29,11 @@ export interface WeightBinding extends Binding {
 export class OpBuilder {
   readonly ops: OpRecord[] = [];
 
-  constructor(private readonly device: Device) {}
+  /**
+   * `limits`: the largest value each slot takes (the batch size for
+   * NTokens); the Metal executor sizes fixed grids with them.
+   */
+  constructor(private readonly device: Device, private readonly limits: Partial<Record<Slot, number>> = {}) {}
 
   private push<F extends string>(name: string, bindings: Binding[], struct: ParamsStruct<F>, values: Record<F, Count | number>): void {
     const fixed = {} as Record<F, number>;
@@ -40,14 +46,19 @@ export class OpBuilder {
         patches.push({ field: struct.offsetOf(field), slot: v.slot, scale: v.scale, bias: 0 });
       }
     }
+    // Metal: its own kernel name and a grid sized for each count's upper bound
+    const metal = this.device.kind === 'metal'
+      ? metalDispatch(name, Object.fromEntries(Object.entries(values).map(([f, v]) =>
+        [f, typeof v === 'number' ? v : (this.limits[(v as Exclude<Count, number>).slot] ?? 1) * (v as Exclude<Count, number>).scale])))
+      : undefined;
     this.ops.push({
       name,
-      kernel: this.device.kernel(name),
+      kernel: this.device.kernel(metal?.name ?? name),
       bindings,
       params: struct.encode(fixed),
       patches,
-      grid: [0, 0, 0],
-      threadgroup: [0, 0, 0],
+      grid: metal?.grid ?? [0, 0, 0],
+      threadgroup: metal?.threadgroup ?? [0, 0, 0],
     });
   }
 
@@ -93,5 +104,33 @@ export class OpBuilder {
 
   swiglu(gate: Binding, up: Binding, dst: Binding, n: Count): void {
     this.push('swiglu_f32', [gate, up, dst], GluParams, { n });
+  }
+
+  softmax(src: Binding, dst: Binding, nCols: number, nRows: Count, scale = 1): void {
+    this.push('soft_max_f32', [src, dst], SoftmaxParams, { n_cols: nCols, n_rows: nRows, scale });
+  }
+
+  /** Top-k of the router's probabilities per token: expert ids and their (renormalised, scaled) weights. */
+  moeRoute(probs: Binding, ids: Binding, weights: Binding, p: { nExpert: number; nUsed: number; nTokens: Count; norm: boolean; scale: number }): void {
+    this.push('moe_route_f32', [probs, ids, weights], MoeRouteParams, {
+      n_expert: p.nExpert, n_used: p.nUsed, n_tokens: p.nTokens, norm: p.norm ? 1 : 0, scale: p.scale,
+    });
+  }
+
+  /**
+   * Products with the selected experts only: w is the stacked [nExpert][nRows][nCols] tensor,
+   * x one row per token (xPerSlot false) or one per token and slot; dst [tokens][nUsed][nRows].
+   */
+  mulMatId(w: WeightBinding, ids: Binding, x: Binding, dst: Binding,
+    p: { nCols: number; nRows: number; nExpert: number; nUsed: number; nTokens: Count; xPerSlot: boolean }): void {
+    this.push(`mul_mat_id_${ggmlKernelSuffix(w.type)}`, [w, ids, x, dst], MulMatIdParams, {
+      n_cols: p.nCols, n_rows: p.nRows, n_tokens: p.nTokens, row_bytes: w.rowBytes,
+      n_expert: p.nExpert, n_used: p.nUsed, x_per_slot: p.xPerSlot ? 1 : 0,
+    });
+  }
+
+  /** dst[t] = sum over slots of experts[t][s] * weights[t][s]. */
+  moeSum(experts: Binding, weights: Binding, dst: Binding, nCols: number, nUsed: number, nTokens: Count): void {
+    this.push('moe_sum_f32', [experts, weights, dst], MoeSumParams, { n_cols: nCols, n_used: nUsed, n_tokens: nTokens });
   }
 }

@@ -85,6 +85,20 @@ export const MulMatParams = new ParamsStruct('fr_mul_mat_params', [
   ['n_cols', 'u32'], ['n_rows', 'u32'], ['n_tokens', 'u32'], ['row_bytes', 'u32'],
 ] as const);
 
+export const MoeRouteParams = new ParamsStruct('fr_moe_route_params', [
+  ['n_expert', 'u32'], ['n_used', 'u32'], ['n_tokens', 'u32'], ['norm', 'u32'], ['scale', 'f32'], ['_pad', 'u32'],
+] as const);
+
+export const MulMatIdParams = new ParamsStruct('fr_mul_mat_id_params', [
+  ['n_cols', 'u32'], ['n_rows', 'u32'], ['n_tokens', 'u32'], ['row_bytes', 'u32'],
+  ['n_expert', 'u32'], ['n_used', 'u32'], ['x_per_slot', 'u32'], ['_pad', 'u32'],
+] as const);
+
+export const MoeSumParams = new ParamsStruct('fr_moe_sum_params', [
+  ['n_cols', 'u32'], ['n_used', 'u32'], ['n_tokens', 'u32'], ['_pad', 'u32'],
+] as const);
+
 export const ALL_PARAMS: readonly ParamsStruct<string>[] = [
   GetRowsParams, RmsNormParams, BinaryParams, RopeParams, KvStoreParams, AttnParams, SoftmaxParams, GluParams, MulMatParams,
+  MoeRouteParams, MulMatIdParams, MoeSumParams,
 ];

@@ -29,6 +29,16 @@ export interface ModelSummary {
   readonly headsKV: number | undefined;
   readonly experts: number | undefined;
   readonly expertsUsed: number | undefined;
+  /** Rows of one expert's gate/up (`expert_feed_forward_length`), where the file says. */
+  readonly expertFeedForwardLength: number | undefined;
+  /**
+   * Mixture of experts: the parameters one token runs through — everything
+   * but the unselected experts' share of the routed expert tensors
+   * (blk.N.ffn_*_exps). Undefined for a dense model.
+   */
+  readonly activeParams: number | undefined;
+  /** Elements of the routed expert tensors (0 for a dense model). */
+  readonly expertParams: number;
   readonly vocabSize: number | undefined;
   readonly tokenizerModel: string | undefined;
   readonly tokenizerPre: string | undefined;
@@ -79,6 +89,13 @@ export function summarize(file: GgufFile): ModelSummary {
       share: r.bytes === undefined || file.fileSize === 0 ? 0 : r.bytes / file.fileSize,
     }));
 
+  const experts = a('expert_count');
+  const expertsUsed = a('expert_used_count');
+  const expertParams = file.tensors.filter((t) => /\.ffn_[a-z_]*_exps\.weight$/.test(t.name)).reduce((n, t) => n + t.elements, 0);
+  const activeParams = experts !== undefined && experts > 0 && expertsUsed !== undefined
+    ? params - Math.round((expertParams * (experts - Math.min(expertsUsed, experts))) / experts)
+    : undefined;
+
   const tokens = meta.array('tokenizer.ggml.tokens');
   return {
     file: file.path,
@@ -94,8 +111,11 @@ export function summarize(file: GgufFile): ModelSummary {
     feedForwardLength: a('feed_forward_length'),
     heads: a('attention.head_count'),
     headsKV: a('attention.head_count_kv') ?? a('attention.head_count'),
-    experts: a('expert_count'),
-    expertsUsed: a('expert_used_count'),
+    experts,
+    expertsUsed,
+    expertFeedForwardLength: a('expert_feed_forward_length'),
+    activeParams,
+    expertParams,
     vocabSize: tokens?.items.length ?? a('vocab_size'),
     tokenizerModel: meta.string('tokenizer.ggml.model'),
     tokenizerPre: meta.string('tokenizer.ggml.pre'),

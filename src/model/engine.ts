@@ -1,7 +1,7 @@
 import { Device, type Plan } from '../backend/device.js';
 import type { ExecutorKind } from '../backend/native-lib.js';
 import { OpBuilder, type KvType } from '../backend/op-builder.js';
-import type { Binding, OpRecord, Slots } from '../backend/plan.js';
+import { type Binding, type OpRecord, Slot, type Slots } from '../backend/plan.js';
 import { UserError } from '../cli/user-error.js';
 import { readGguf, type GgufFile } from '../gguf/index.js';
 import { type HParams, readHParams } from './hparams.js';
@@ -70,10 +70,17 @@ export class Engine {
     const ids = alloc(batch * 4);
     const outIds = alloc(maxOutputs * 4);
     const logits = f32(hp.nVocab, maxOutputs);
+    // A MoE model's dense gate/up only ever hold the shared experts.
+    const nFFDense = hp.nExpert > 0 ? hp.nFFShexp : hp.nFF;
+    const nUsed = hp.nExpertUsed;
+    const moe = hp.nExpert > 0 ? {
+      logits: f32(hp.nExpert), probs: f32(hp.nExpert), ids: alloc(batch * nUsed * 4), weights: f32(nUsed),
+      gate: f32(nUsed * hp.nFFExp), up: f32(nUsed * hp.nFFExp), out: f32(nUsed * hp.nEmbd), shared: f32(hp.nFFShexp > 0 ? hp.nEmbd : 0),
+    } : undefined;
     const bufs: StepBuffers = {
-      ids, outIds, logits,
+      ids, outIds, logits, moe,
       x: f32(hp.nEmbd), xn: f32(hp.nEmbd), q: f32(qDim), k: f32(kvDim), v: f32(kvDim), attn: f32(qDim),
-      tmp: f32(hp.nEmbd), gate: f32(hp.nFF), up: f32(hp.nFF), xOut: f32(hp.nEmbd, maxOutputs),
+      tmp: f32(hp.nEmbd), gate: f32(nFFDense), up: f32(nFFDense), xOut: f32(hp.nEmbd, maxOutputs),
       kCache: Array.from({ length: hp.nLayer }, () => alloc(kvBytes)),
       vCache: Array.from({ length: hp.nLayer }, () => alloc(kvBytes)),
     };
@@ -84,7 +91,7 @@ export class Engine {
 
     const mw = loadLlamaWeights(weights, hp);
     const build = (): OpRecord[] => {
-      const b = new OpBuilder(device);
+      const b = new OpBuilder(device, { [Slot.NTokens]: batch, [Slot.NOut]: maxOutputs, [Slot.Pos0]: nCtx });
       buildLlamaGraph(b, hp, mw, bufs, { batch, nCtx, kvType });
       return b.ops;
     };

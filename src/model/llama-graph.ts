@@ -1,7 +1,7 @@
 import type { Binding } from '../backend/plan.js';
-import { type KvType, type OpBuilder, perOut, perToken } from '../backend/op-builder.js';
+import { type Count, type KvType, type OpBuilder, perOut, perToken } from '../backend/op-builder.js';
 import type { HParams } from './hparams.js';
-import type { ModelWeights } from './llama-weights.js';
+import type { DenseFfn, ModelWeights, MoeFfn } from './llama-weights.js';
 
 /** Activation and cache buffers one step reads and writes (sized for the plan's batch). */
 export interface StepBuffers {
@@ -21,6 +21,25 @@ export interface StepBuffers {
   readonly logits: Binding;
   readonly kCache: readonly Binding[];
   readonly vCache: readonly Binding[];
+  /** Mixture-of-experts models only. */
+  readonly moe?: MoeBuffers;
+}
+
+/** Per-step routing and expert activations of a mixture-of-experts FFN. */
+export interface MoeBuffers {
+  /** f32 [batch][n_expert]: router logits, then their softmax. */
+  readonly logits: Binding;
+  readonly probs: Binding;
+  /** int32 [batch][n_used] selected experts, f32 [batch][n_used] their weights. */
+  readonly ids: Binding;
+  readonly weights: Binding;
+  /** f32 [batch][n_used][n_ff_exp]. */
+  readonly gate: Binding;
+  readonly up: Binding;
+  /** f32 [batch][n_used][n_embd]: each selected expert's output. */
+  readonly out: Binding;
+  /** f32 [batch][n_embd]: the shared experts' output. */
+  readonly shared: Binding;
 }
 
 export interface GraphOptions {
@@ -74,12 +93,48 @@ export function buildLlamaGraph(b: OpBuilder, hp: HParams, w: ModelWeights, buf:
       b.add(buf.x, buf.tmp, buf.x, perToken(hp.nEmbd), perToken(hp.nEmbd));
     }
     b.rmsNorm(buf.x, L.ffnNorm, buf.xn, hp.nEmbd, rows(1), hp.eps);
-    b.mulMat(L.gate, buf.xn, buf.gate, hp.nEmbd, hp.nFF, rows(1));
-    b.mulMat(L.up, buf.xn, buf.up, hp.nEmbd, hp.nFF, rows(1));
-    b.swiglu(buf.gate, buf.up, buf.gate, rows(hp.nFF));
-    b.mulMat(L.down, buf.gate, buf.tmp, hp.nFF, hp.nEmbd, rows(1));
+    if (L.ffn.kind === 'dense') {
+      denseFfn(b, hp, L.ffn, buf, buf.tmp, rows);
+    } else {
+      moeFfn(b, hp, L.ffn, buf, rows);
+    }
     b.add(buf.x, buf.tmp, buf.x, rows(hp.nEmbd), rows(hp.nEmbd));
   });
   b.rmsNorm(buf.x, w.outputNorm, buf.xn, hp.nEmbd, perOut(1), hp.eps);
   b.mulMat(w.output, buf.xn, buf.logits, hp.nEmbd, hp.nVocab, perOut(1));
+}
+
+type Rows = (scale: number) => Count;
+
+/** SwiGLU FFN of buf.xn into dst. */
+function denseFfn(b: OpBuilder, hp: HParams, f: DenseFfn, buf: StepBuffers, dst: Binding, rows: Rows): void {
+  const nFF = f.gate.dims[1]!;
+  b.mulMat(f.gate, buf.xn, buf.gate, hp.nEmbd, nFF, rows(1));
+  b.mulMat(f.up, buf.xn, buf.up, hp.nEmbd, nFF, rows(1));
+  b.swiglu(buf.gate, buf.up, buf.gate, rows(nFF));
+  b.mulMat(f.down, buf.gate, dst, nFF, hp.nEmbd, rows(1));
+}
+
+/**
+ * llama.cpp's build_moe_ffn for softmax gating: router logits → softmax →
+ * top-k (→ renormalise) → the selected experts' SwiGLU FFNs → weighted sum,
+ * plus the shared experts where the model has them; result in buf.tmp.
+ */
+function moeFfn(b: OpBuilder, hp: HParams, f: MoeFfn, buf: StepBuffers, rows: Rows): void {
+  const m = buf.moe;
+  if (!m) throw new Error('mixture-of-experts layer without MoE buffers');
+  const { nEmbd, nExpert, nExpertUsed: nUsed, nFFExp } = hp;
+  b.mulMat(f.router, buf.xn, m.logits, nEmbd, nExpert, rows(1));
+  b.softmax(m.logits, m.probs, nExpert, rows(1));
+  b.moeRoute(m.probs, m.ids, m.weights, { nExpert, nUsed, nTokens: rows(1), norm: hp.expertWeightsNorm, scale: 1 });
+  const id = { nExpert, nUsed, nTokens: rows(1) };
+  b.mulMatId(f.upExps, m.ids, buf.xn, m.up, { ...id, nCols: nEmbd, nRows: nFFExp, xPerSlot: false });
+  b.mulMatId(f.gateExps, m.ids, buf.xn, m.gate, { ...id, nCols: nEmbd, nRows: nFFExp, xPerSlot: false });
+  b.swiglu(m.gate, m.up, m.gate, rows(nUsed * nFFExp));
+  b.mulMatId(f.downExps, m.ids, m.gate, m.out, { ...id, nCols: nFFExp, nRows: nEmbd, xPerSlot: true });
+  b.moeSum(m.out, m.weights, buf.tmp, nEmbd, nUsed, rows(1));
+  if (f.shared) {
+    denseFfn(b, hp, f.shared, buf, m.shared, rows);
+    b.add(buf.tmp, m.shared, buf.tmp, rows(nEmbd), rows(nEmbd));
+  }
 }

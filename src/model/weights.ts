@@ -40,6 +40,11 @@ export class Weights {
     return this.byName.has(name);
   }
 
+  /** The ggml dims of a tensor that exists ([] when it does not). */
+  dims(name: string): readonly number[] {
+    return this.byName.get(name)?.dims ?? [];
+  }
+
   /** The tensor, which must have exactly `dims`; a missing one is the model's fault, said plainly. */
   get(name: string, dims: readonly number[]): Weight {
     const w = this.optional(name, dims);

@@ -1,13 +1,90 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { ExecutorKind } from '../../backend/native-lib.js';
+import type { KvType } from '../../backend/op-builder.js';
+import { createPrinter, isOutputFormat, OUTPUT_FORMATS, type OutputFormat } from '../../bench/output-format.js';
+import { createProgress } from '../../bench/progress.js';
+import { runBench } from '../../bench/runner.js';
+import { checkBackendAvailable, defaultBackend, parseBackend, parseIntArg, parseKvType } from '../run-options.js';
 import { UserError } from '../user-error.js';
+import { VERSION } from '../version.js';
+
+interface BenchCliOptions {
+  model?: string;
+  nPrompt?: number[];
+  nGen?: number[];
+  threads?: number[];
+  repetitions: number;
+  output?: OutputFormat;
+  json?: boolean;
+  backend?: ExecutorKind;
+  batch?: number;
+  kvType?: KvType;
+  warmup: boolean;
+}
+
+/**
+ * A comma list of whole numbers, and the flag may repeat (-p 128,512 or -p 128 -p 512),
+ * as llama-bench takes them.
+ */
+const intList = (min: number) => (v: string, prev: number[] | undefined): number[] => {
+  const items = v.split(',').map((s) => s.trim());
+  const nums = items.map(Number);
+  if (items.some((s) => s === '') || nums.some((n) => !Number.isInteger(n) || n < min)) {
+    throw new InvalidArgumentError(`expected whole numbers >= ${min}, separated by commas (e.g. 128,512)`);
+  }
+  return [...(prev ?? []), ...nums];
+};
+
+function parseOutput(v: string): OutputFormat {
+  if (!isOutputFormat(v)) throw new InvalidArgumentError(`expected one of ${OUTPUT_FORMATS.join(', ')}`);
+  return v;
+}
+
+function benchAction(positional: string | undefined, opts: BenchCliOptions): void {
+  if (positional !== undefined && opts.model !== undefined && positional !== opts.model) {
+    throw new UserError(`two models given (${positional} and -m ${opts.model}); ferrum bench measures one`);
+  }
+  const model = positional ?? opts.model;
+  if (model === undefined) throw new UserError('no model given: ferrum bench MODEL.gguf [-p 512] [-n 128] [-r 5] [-t N]');
+  if (opts.json && opts.output !== undefined && opts.output !== 'json') {
+    throw new UserError(`--json and -o ${opts.output} ask for different formats; give one`);
+  }
+  const format: OutputFormat = opts.json ? 'json' : opts.output ?? 'md';
+  const nPrompt = opts.nPrompt ?? [512];
+  const nGen = opts.nGen ?? [128];
+  if (![...nPrompt, ...nGen].some((n) => n > 0)) throw new UserError('nothing to measure: every -p and -n value is 0');
+  const backend = opts.backend ?? defaultBackend();
+  checkBackendAvailable(backend);
+  const kvType = opts.kvType ?? 'f16';
+  const build = `ferrum ${VERSION}`;
+  const printer = createPrinter(format, {
+    gpu: backend !== 'cpu',
+    threadsGiven: opts.threads !== undefined,
+    batchGiven: opts.batch !== undefined,
+    kvTypeGiven: opts.kvType !== undefined,
+    build,
+  });
+  runBench({
+    model, nPrompt, nGen, threads: opts.threads ?? [0], reps: opts.repetitions, warmup: opts.warmup,
+    backend, kvType, batch: opts.batch, build,
+  }, printer, createProgress());
+}
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('measure prompt and generation tokens/second, llama-bench style (not available yet)')
-    .argument('<model>', 'path to a .gguf file')
-    .allowUnknownOption(true)
-    .action(() => {
-      throw new UserError('ferrum bench is not available yet in this version');
-    });
+    .description('measure prompt (pp) and generation (tg) tokens/second the way llama-bench does, in its output formats')
+    .argument('[model]', 'path to a .gguf file')
+    .option('-m, --model <path>', 'the model (as llama-bench -m); or give it as the argument')
+    .option('-p, --n-prompt <n,...>', 'prompt sizes: tokens evaluated in one prefill step from an empty context (default: 512)', intList(0))
+    .option('-n, --n-gen <n,...>', 'generation lengths: tokens decoded one at a time from an empty context (default: 128)', intList(0))
+    .option('-r, --repetitions <n>', 'timed runs of each test, after one untimed warm-up', parseIntArg(1), 5)
+    .option('-t, --threads <n,...>', 'CPU threads, a row set per value (default: one per core)', intList(1))
+    .option('-o, --output <format>', `output format: ${OUTPUT_FORMATS.join(', ')} (default: md)`, parseOutput)
+    .option('--json', 'same as -o json')
+    .addOption(new Option('--backend <name>', 'cpu or metal (default: metal on Apple Silicon, else cpu)').argParser(parseBackend))
+    .option('-b, --batch <n>', 'most prompt tokens per step (default: the whole prompt in one step)', parseIntArg(1))
+    .option('--kv-type <type>', 'KV cache type: f16, f32 or q8_0 (default: f16)', parseKvType)
+    .option('--no-warmup', 'skip the untimed warm-up run before each test')
+    .action((model: string | undefined, opts: BenchCliOptions) => benchAction(model, opts));
 }

@@ -29,7 +29,14 @@ function overview(s: ModelSummary): string {
     ['feed-forward', show(s.feedForwardLength)],
     ['heads / KV heads', `${show(s.heads)} / ${show(s.headsKV)}`],
   ];
-  if (s.experts !== undefined) fields.push(['experts (used)', `${s.experts} (${show(s.expertsUsed)} per token)`]);
+  if (s.experts !== undefined) {
+    const ff = s.expertFeedForwardLength !== undefined ? `, feed-forward ${s.expertFeedForwardLength} each` : '';
+    fields.push(['experts (used)', `${s.experts} (${show(s.expertsUsed)} per token${ff})`]);
+  }
+  if (s.activeParams !== undefined) {
+    const pct = s.params > 0 ? ` = ${((s.activeParams / s.params) * 100).toFixed(1)}%` : '';
+    fields.push(['active parameters', `${formatCount(s.activeParams)} of ${formatCount(s.params)} per token${pct} (${s.activeParams.toLocaleString('en-US')})`]);
+  }
   fields.push(
     ['vocab', `${show(s.vocabSize)}${s.tokenizerModel ? ` (${s.tokenizerModel}${s.tokenizerPre ? `, pre ${s.tokenizerPre}` : ''})` : ''}`],
     ['chat template', s.hasChatTemplate ? chalk.green('yes') : 'no'],

@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// ferrum bench against llama.cpp's llama-bench on the same GGUF files, same
+// threads, same tests (-p prompt tokens in one prefill step, -n tokens decoded
+// one at a time), runs alternating llama.cpp / ferrum / llama.cpp / ferrum so
+// that drift in a shared machine's load hits both. Prints both speeds, the
+// ratios, and decode as a share of the memory-bandwidth bound (weight bytes
+// read per token x tokens/s / bandwidth measured by a probe in this script).
+//
+//   node scripts/bench-vs-llamacpp.mjs [MODEL.gguf ...] [-t N[,N...]] [-p 512] [-n 128] [-r 5] [--rounds 2] [--json]
+//
+// Without models it benchmarks random-weight fixtures of real model shapes
+// (TinyLlama-1.1B in Q4_K_M, Q4_0, Q8_0; Qwen3-1.7B in Q4_K_M), made once by
+// scripts/make-fixture.mjs. llama-bench is built once from node-llama-cpp's
+// llama.cpp source and cached under ~/.cache/ferrum/llama-bench/
+// (FERRUM_LLAMA_BENCH=/path/llama-bench to use another). Needs dist/ built.
+// With --json the last line of stdout is {"results": [...]}.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { availableParallelism, cpus, homedir, loadavg, totalmem } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDefaultFixtures } from './bench/fixtures.mjs';
+import { ensureLlamaBench } from './bench/llama-bench.mjs';
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const FERRUM = join(REPO_ROOT, 'bin/ferrum.js');
+const PROBE_SRC = join(REPO_ROOT, 'scripts/bench/membw.c');
+const CACHE = join(homedir(), '.cache/ferrum/llama-bench');
+
+const USAGE = `usage: node scripts/bench-vs-llamacpp.mjs [MODEL.gguf ...] [options]
+  -t, --threads N   threads for both; a comma list runs each (default: ${availableParallelism()}, this machine's)
+  -p, --n-prompt N  prompt tokens, one prefill step (default 512)
+  -n, --n-gen N     tokens decoded one at a time (default 128)
+  -r, --reps N      timed repetitions per run, after a warm-up (default 5)
+  --rounds N        llama.cpp/ferrum pairs per model, alternating (default 2: A B A B)
+  --json            end with one line {"results": [...]}
+Without MODEL files: TinyLlama-1.1B-shape Q4_K_M/Q4_0/Q8_0 and Qwen3-1.7B-shape Q4_K_M fixtures.`;
+
+class BenchError extends Error {}
+const log = (m) => process.stderr.write(`${m}\n`);
+
+function parseArgs(argv) {
+  const o = { models: [], threads: [availableParallelism()], nPrompt: 512, nGen: 128, reps: 5, rounds: 2, json: false };
+  const num = (flag, v, min) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isInteger(n) || n < min) throw new BenchError(`${flag} needs a whole number >= ${min}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    switch (a) {
+      case '-h': case '--help': o.help = true; break;
+      case '-t': case '--threads': o.threads = String(argv[++i]).split(',').map((v) => num(a, v, 1)); break;
+      case '-p': case '--n-prompt': o.nPrompt = num(a, argv[++i], 1); break;
+      case '-n': case '--n-gen': o.nGen = num(a, argv[++i], 1); break;
+      case '-r': case '--reps': o.reps = num(a, argv[++i], 1); break;
+      case '--rounds': o.rounds = num(a, argv[++i], 1); break;
+      case '--json': o.json = true; break;
+      default:
+        if (a.startsWith('-')) throw new BenchError(`unknown option ${a} (see --help)`);
+        if (!existsSync(a)) throw new BenchError(`${a}: no such file`);
+        o.models.push({ label: basename(a), path: resolve(a), vocab: '' });
+    }
+  }
+  return o;
+}
+
+// ---- memory bandwidth probe ----
+
+/** The probe compiled once into the cache (keyed by its source); -march=native like GGML_NATIVE. */
+function probeBinary() {
+  const src = readFileSync(PROBE_SRC);
+  const bin = join(CACHE, `membw-${createHash('sha256').update(src).digest('hex').slice(0, 12)}`);
+  if (existsSync(bin)) return bin;
+  mkdirSync(CACHE, { recursive: true });
+  const tmp = `${bin}.tmp-${process.pid}`;
+  const r = spawnSync(process.env.CC ?? 'cc', ['-std=c11', '-O3', '-march=native', '-pthread', '-o', tmp, PROBE_SRC], { encoding: 'utf8' });
+  if (r.status !== 0) throw new BenchError(`compiling ${PROBE_SRC} failed: ${(r.stderr ?? r.error?.message ?? '').trim().split('\n')[0]}`);
+  renameSync(tmp, bin);
+  return bin;
+}
+
+/** Read bandwidth in bytes/s with `threads` readers over 1 GiB (or an eighth of RAM if smaller), best of 7 passes. */
+function memoryBandwidth(threads) {
+  const mib = Math.min(1024, Math.floor(totalmem() / 8 / 2 ** 20));
+  const r = spawnSync(probeBinary(), [String(mib), String(threads), '7'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new BenchError(`the bandwidth probe failed (exit ${r.status ?? r.signal})`);
+  const j = JSON.parse(r.stdout);
+  return { best: j.best_gbs * 1e9, median: j.median_gbs * 1e9 };
+}
+
+// ---- the two tools ----
+
+/** Run one tool's JSON output mode; returns llama-bench-format rows. */
+function runJson(cmd, args, what) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  if (r.error) throw new BenchError(`${what}: ${r.error.message}`);
+  if (r.status !== 0) throw new BenchError(`${what} failed (exit ${r.status ?? r.signal})`);
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new BenchError(`${what} printed no JSON array: ${r.stdout.slice(0, 200)}`);
+  }
+}
+
+function testArgs(o, threads) {
+  return ['-p', String(o.nPrompt), '-n', String(o.nGen), '-r', String(o.reps), '-t', String(threads), '-o', 'json'];
+}
+
+const TOOLS = {
+  llamacpp: (bin, model, o, t) => runJson(bin, ['-m', model, ...testArgs(o, t)], 'llama-bench'),
+  ferrum: (_bin, model, o, t) => runJson(process.execPath, [FERRUM, 'bench', model, ...testArgs(o, t)], 'ferrum bench'),
+};
+
+// ---- statistics over the rounds ----
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
+/** Pool every round's samples of the pp and tg rows: { pp: [t/s...], tg: [t/s...] }. */
+function pool(runs) {
+  const out = { pp: [], tg: [] };
+  for (const rows of runs) {
+    for (const r of rows) {
+      if (r.n_prompt > 0 && r.n_gen === 0) out.pp.push(...r.samples_ts);
+      else if (r.n_gen > 0 && r.n_prompt === 0) out.tg.push(...r.samples_ts);
+    }
+  }
+  return out;
+}
+
+/**
+ * Bytes a decode step reads from the file: every weight tensor once, except
+ * the token embedding, of which one row is read (unless the output layer
+ * reuses it, as tied models do, and then it is read whole).
+ */
+async function weightBytesPerToken(path) {
+  const { readGguf } = await import('../dist/gguf/index.js');
+  const f = readGguf(path);
+  const tied = !f.tensors.some((t) => t.name === 'output.weight');
+  let bytes = 0;
+  for (const t of f.tensors) {
+    if (t.name === 'token_embd.weight' && !tied) bytes += (t.bytes ?? 0) / t.dims[1];
+    else bytes += t.bytes ?? 0;
+  }
+  return { bytes, fileSize: f.fileSize };
+}
+
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '—');
+const pm = (xs) => `${fmt(mean(xs))} ± ${fmt(sd(xs))}`;
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (!existsSync(join(REPO_ROOT, 'dist/cli/commands/bench.js'))) throw new BenchError('dist/ is not built: run `npx tsc -p tsconfig.json` first');
+  const { bin, commit } = ensureLlamaBench(REPO_ROOT);
+  const models = o.models.length > 0 ? o.models : ensureDefaultFixtures(REPO_ROOT, log);
+  const { VERSION } = await import('../dist/cli/version.js');
+
+  const load0 = loadavg();
+  const bw0 = new Map(o.threads.map((t) => [t, memoryBandwidth(t).best]));
+  const results = [];
+  const started = Date.now();
+  for (const m of models) {
+    const { bytes, fileSize } = await weightBytesPerToken(m.path);
+    for (const threads of o.threads) {
+      const runs = { llamacpp: [], ferrum: [] };
+      for (let round = 1; round <= o.rounds; round++) {
+        for (const tool of ['llamacpp', 'ferrum']) {
+          log(`bench-vs-llamacpp: ${m.label}, ${threads} threads: round ${round}/${o.rounds}, ${tool === 'ferrum' ? 'ferrum' : 'llama.cpp'}`);
+          runs[tool].push(TOOLS[tool](bin, m.path, o, threads));
+        }
+      }
+      results.push({ m, threads, bytes, fileSize, llamacpp: pool(runs.llamacpp), ferrum: pool(runs.ferrum) });
+    }
+  }
+  const minutes = (Date.now() - started) / 60000;
+  const load1 = loadavg();
+  const bw1 = new Map(o.threads.map((t) => [t, memoryBandwidth(t).best]));
+  const bandwidth = (t) => Math.max(bw0.get(t), bw1.get(t));
+
+  const date = new Date().toISOString().slice(0, 10);
+  const lines = [
+    `bench-vs-llamacpp ${date}: llama-bench (llama.cpp ${commit.slice(0, 12)}, GGML_NATIVE) vs ferrum ${VERSION} bench`,
+    `machine: ${cpus()[0]?.model.trim() ?? '?'}, ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; `
+      + `-p ${o.nPrompt} -n ${o.nGen} -r ${o.reps}, ${o.rounds} round${o.rounds === 1 ? '' : 's'} alternating llama.cpp/ferrum per model and thread count; ${fmt(minutes, 1)} min`,
+    `load average (1/5/15 min): ${load0.map((x) => fmt(x)).join(' ')} at the start, ${load1.map((x) => fmt(x)).join(' ')} at the end`,
+    `memory read bandwidth (scripts/bench/membw.c, best of 7 passes over 1 GiB): ${o.threads.map((t) => `${t} threads ${fmt(bw0.get(t) / 1e9, 1)} / ${fmt(bw1.get(t) / 1e9, 1)} GB/s (before / after)`).join('; ')}`,
+    '',
+    `| model | size | threads | test | llama.cpp t/s | ferrum t/s | ferrum / llama.cpp |`,
+    '|---|---:|---:|---|---:|---:|---:|',
+  ];
+  const json = [];
+  for (const r of results) {
+    const fp = mean(r.ferrum.pp);
+    const lp = mean(r.llamacpp.pp);
+    const fd = mean(r.ferrum.tg);
+    const ld = mean(r.llamacpp.tg);
+    const size = `${fmt(r.fileSize / 2 ** 30, 2)} GiB`;
+    lines.push(`| ${r.m.label} | ${size} | ${r.threads} | pp${o.nPrompt} | ${pm(r.llamacpp.pp)} | ${pm(r.ferrum.pp)} | ${fmt(fp / lp, 3)} |`);
+    lines.push(`| ${r.m.label} | ${size} | ${r.threads} | tg${o.nGen} | ${pm(r.llamacpp.tg)} | ${pm(r.ferrum.tg)} | ${fmt(fd / ld, 3)} |`);
+    json.push({
+      model: r.m.label, threads: r.threads,
+      ferrum_prefill: fp, llamacpp_prefill: lp, prefill_ratio: fp / lp,
+      ferrum_decode: fd, llamacpp_decode: ld, decode_ratio: fd / ld,
+      decode_share_of_bound: (fd * r.bytes) / bandwidth(r.threads),
+    });
+  }
+  lines.push('', 'decode against the memory-bandwidth bound (bound t/s = measured bandwidth / weight bytes read per token):', '',
+    '| model | threads | weight MB / token | bound t/s | llama.cpp share | ferrum share |', '|---|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    const bound = bandwidth(r.threads) / r.bytes;
+    lines.push(`| ${r.m.label} | ${r.threads} | ${fmt(r.bytes / 1e6, 1)} | ${fmt(bound, 1)} | ${fmt(mean(r.llamacpp.tg) / bound, 3)} | ${fmt(mean(r.ferrum.tg) / bound, 3)} |`);
+  }
+  const vocabs = [...new Set(results.map((r) => r.m.vocab).filter(Boolean))];
+  if (vocabs.length > 0) lines.push('', `fixtures: random weights (${vocabs.join(', ')}); ${results.map((r) => basename(r.m.path)).join(', ')}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify({ results: json })}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench-vs-llamacpp: ${e instanceof Error ? e.message : String(e)}\n`);
+  if (process.env.FERRUM_DEBUG === '1' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  process.exit(1);
+});

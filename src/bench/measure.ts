@@ -1,0 +1,61 @@
+import type { BenchTest } from './tests.js';
+import type { TokenSource } from './token-source.js';
+
+/** What the measurement loop needs of an engine: evaluate tokens at positions pos0.. of the context. */
+export interface Evaluator {
+  eval(tokens: readonly number[], pos0: number): unknown;
+}
+
+export type Phase = { readonly kind: 'warmup' } | { readonly kind: 'rep'; readonly rep: number; readonly reps: number };
+
+export interface MeasureOptions {
+  readonly reps: number;
+  readonly warmup: boolean;
+  readonly tokens: TokenSource;
+  readonly onPhase?: (phase: Phase) => void;
+}
+
+/**
+ * Prefill: a fresh context (position 0) and the whole prompt in one eval.
+ * Writing from position 0 again overwrites the previous repetition's KV rows,
+ * and attention reads only positions below the current one, so no clear is needed.
+ */
+function prompt(engine: Evaluator, ids: readonly number[]): void {
+  engine.eval(ids, 0);
+}
+
+/** Decode: n single-token evals from position pos0 (0 for a tg test: it has no prompt). */
+function generate(engine: Evaluator, n: number, pos0: number, tokens: TokenSource): void {
+  let token = pos0 === 0 ? tokens.first() : tokens.random();
+  for (let i = 0; i < n; i++) {
+    engine.eval([token], pos0 + i);
+    token = tokens.random();
+  }
+}
+
+function once(engine: Evaluator, t: Pick<BenchTest, 'nPrompt' | 'nGen'>, tokens: TokenSource): number {
+  // Prompt ids are drawn before the clock starts; drawing decode ids inside is a few ns a token.
+  const ids = t.nPrompt > 0 ? tokens.prompt(t.nPrompt) : [];
+  const t0 = process.hrtime.bigint();
+  if (t.nPrompt > 0) prompt(engine, ids);
+  if (t.nGen > 0) generate(engine, t.nGen, t.nPrompt, tokens);
+  return Number(process.hrtime.bigint() - t0);
+}
+
+/**
+ * Nanoseconds of each timed repetition, after one untimed warm-up as
+ * llama-bench does it: the full prompt for a pp test, one token for a tg test.
+ */
+export function measure(engine: Evaluator, t: Pick<BenchTest, 'nPrompt' | 'nGen'>, opts: MeasureOptions): number[] {
+  if (opts.warmup) {
+    opts.onPhase?.({ kind: 'warmup' });
+    if (t.nPrompt > 0) once(engine, { nPrompt: t.nPrompt, nGen: 0 }, opts.tokens);
+    if (t.nGen > 0) once(engine, { nPrompt: 0, nGen: 1 }, opts.tokens);
+  }
+  const samples: number[] = [];
+  for (let rep = 1; rep <= opts.reps; rep++) {
+    opts.onPhase?.({ kind: 'rep', rep, reps: opts.reps });
+    samples.push(once(engine, t, opts.tokens));
+  }
+  return samples;
+}

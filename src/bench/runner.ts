@@ -1,0 +1,103 @@
+import { cpus } from 'node:os';
+import { basename } from 'node:path';
+import type { ExecutorKind } from '../backend/native-lib.js';
+import type { KvType } from '../backend/op-builder.js';
+import { readGguf, type GgufFile } from '../gguf/index.js';
+import { Engine } from '../model/engine.js';
+import { loadTokenizer } from '../tokenizer/index.js';
+import { measure, type Phase } from './measure.js';
+import { modelInfo } from './model-info.js';
+import type { BenchPrinter } from './printer.js';
+import type { Progress } from './progress.js';
+import { makeRecord, type BenchRecord } from './record.js';
+import { expandTests, testName, type BenchTest } from './tests.js';
+import { TokenSource } from './token-source.js';
+
+export interface BenchOptions {
+  readonly model: string;
+  readonly nPrompt: readonly number[];
+  readonly nGen: readonly number[];
+  /** 0 = one per core. */
+  readonly threads: readonly number[];
+  readonly reps: number;
+  readonly warmup: boolean;
+  readonly backend: ExecutorKind;
+  readonly kvType: KvType;
+  /** Most prompt tokens per step; undefined = the whole prompt in one step. */
+  readonly batch: number | undefined;
+  readonly build: string;
+}
+
+/** BOS where the model's tokenizer adds one (llama-bench starts each sequence so); none if there is no tokenizer. */
+function bosToken(file: GgufFile): number | undefined {
+  try {
+    const tok = loadTokenizer(file, { warn: () => undefined });
+    return tok.addsBos ? tok.bos : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const phaseText = (p: Phase): string => (p.kind === 'warmup' ? 'warm-up' : `rep ${p.rep}/${p.reps}`);
+
+/**
+ * Run every test (llama-bench's order), printing each row as it finishes.
+ * One engine per thread count, sized for the largest test (context =
+ * prompt + generated tokens, batch = the largest prompt), reused across tests.
+ */
+export function runBench(o: BenchOptions, printer: BenchPrinter, progress: Progress): BenchRecord[] {
+  const file = readGguf(o.model);
+  const info = modelInfo(o.model, file);
+  const bos = bosToken(file);
+  const tests = expandTests(o);
+  const nCtx = Math.max(1, ...tests.map((t) => t.nPrompt + t.nGen));
+  const batch = Math.max(1, Math.min(o.batch ?? Number.POSITIVE_INFINITY, Math.max(1, ...tests.map((t) => t.nPrompt))));
+  const records: BenchRecord[] = [];
+  const devices = new Set<string>();
+  const name = basename(o.model);
+  progress.print(printer.header());
+  try {
+    for (const threads of o.threads) {
+      const mine: BenchTest[] = expandTests({ ...o, threads: [threads] });
+      if (mine.length === 0) continue;
+      progress.update(`loading ${name} (${o.backend}, ${threads || 'all'} threads)`);
+      const engine = Engine.load(o.model, { backend: o.backend, threads, nCtx, batch, kvType: o.kvType, maxOutputs: 1 });
+      try {
+        devices.add(engine.device.name);
+        const nThreads = engine.device.threads;
+        const ctx = {
+          build: o.build,
+          cpuInfo: cpus()[0]?.model.trim() ?? '',
+          gpuInfo: o.backend === 'cpu' ? '' : engine.device.name,
+          backends: o.backend === 'cpu' ? 'CPU' : 'Metal',
+          nBatch: batch,
+          nThreads,
+          kvType: o.kvType,
+          nGpuLayers: o.backend === 'cpu' ? 0 : 99,
+        };
+        for (const t of mine) {
+          const idx = records.length + 1;
+          const label = `${idx}/${tests.length} ${testName(t)}, ${nThreads} threads`;
+          const started = new Date();
+          const samples = measure(engine, t, {
+            reps: o.reps,
+            warmup: o.warmup,
+            tokens: new TokenSource(engine.hp.nVocab, bos, idx),
+            onPhase: (p) => progress.update(`${label}: ${phaseText(p)}`),
+          });
+          const r = makeRecord(info, ctx, t, samples, started);
+          progress.print(printer.row(r, records.length));
+          records.push(r);
+        }
+      } finally {
+        engine.close();
+      }
+    }
+  } catch (e) {
+    progress.fail();
+    throw e;
+  }
+  progress.print(printer.footer([...devices]));
+  progress.succeed(`${records.length} test${records.length === 1 ? '' : 's'} done on ${[...devices].join('; ')}`);
+  return records;
+}

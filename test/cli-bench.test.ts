@@ -1,0 +1,188 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIELDS } from '../src/bench/record.js';
+import { mean, stddev } from '../src/bench/stats.js';
+import { expandTests, testName } from '../src/bench/tests.js';
+import { ferrum } from './helpers/cli.js';
+import { REPO_ROOT } from './helpers/shared.js';
+
+const MODEL = resolve(REPO_ROOT, 'models/tolstoy-tiny-Q8_0.gguf');
+const SMALL = ['-p', '16', '-n', '8', '-r', '2'];
+
+/** llama-bench's field names (test::get_fields) and the two sample arrays its JSON adds. */
+const LLAMA_BENCH_FIELDS = [
+  'build_commit', 'build_number', 'cpu_info', 'gpu_info', 'backends', 'model_filename', 'model_type', 'model_size',
+  'model_n_params', 'n_batch', 'n_ubatch', 'n_threads', 'cpu_mask', 'cpu_strict', 'poll', 'type_k', 'type_v',
+  'n_gpu_layers', 'n_cpu_moe', 'split_mode', 'main_gpu', 'no_kv_offload', 'flash_attn', 'devices', 'tensor_split',
+  'tensor_buft_overrides', 'load_mode', 'lazy_mode', 'embeddings', 'no_op_offload', 'no_host', 'fit_target',
+  'fit_min_ctx', 'n_prompt', 'n_gen', 'n_depth', 'test_time', 'avg_ns', 'stddev_ns', 'avg_ts', 'stddev_ts',
+];
+
+interface Row {
+  [k: string]: unknown;
+  model_filename: string;
+  model_type: string;
+  model_size: number;
+  model_n_params: number;
+  backends: string;
+  n_threads: number;
+  n_prompt: number;
+  n_gen: number;
+  avg_ns: number;
+  stddev_ns: number;
+  avg_ts: number;
+  stddev_ts: number;
+  samples_ns: number[];
+  samples_ts: number[];
+}
+
+function bench(args: string[]): { stdout: string; stderr: string } {
+  const r = ferrum(['bench', MODEL, ...args]);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
+
+const near = (a: number, b: number, rel = 1e-4): boolean => Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b));
+
+/** What every row must satisfy, whatever the timing. */
+function checkRow(r: Row, reps: number): void {
+  expect(Object.keys(r)).toEqual([...LLAMA_BENCH_FIELDS, 'samples_ns', 'samples_ts']);
+  expect(r.model_filename).toBe(MODEL);
+  expect(r.model_type).toBe('llama ?B Q8_0');
+  expect(r.model_n_params).toBe(1_049_984);
+  expect(r.model_size).toBeGreaterThan(1_000_000);
+  expect(r.backends).toBe('CPU');
+  expect(Number.isInteger(r.n_threads) && r.n_threads >= 1).toBe(true);
+  // llama-bench's rows: a pp test has n_gen 0, a tg test n_prompt 0.
+  expect(r.n_prompt === 0 || r.n_gen === 0).toBe(true);
+  expect(r.n_prompt + r.n_gen).toBeGreaterThan(0);
+  expect(r.samples_ns).toHaveLength(reps);
+  expect(r.samples_ts).toHaveLength(reps);
+  for (const ns of r.samples_ns) expect(Number.isInteger(ns) && ns > 0).toBe(true);
+  r.samples_ts.forEach((ts, i) => expect(near(ts, (1e9 * (r.n_prompt + r.n_gen)) / r.samples_ns[i]!)).toBe(true));
+  expect(near(r.avg_ts, mean(r.samples_ts))).toBe(true);
+  expect(Math.abs(r.avg_ns - mean(r.samples_ns))).toBeLessThanOrEqual(1);
+  expect(Math.abs(r.stddev_ns - stddev(r.samples_ns))).toBeLessThanOrEqual(1);
+  expect(Math.abs(r.stddev_ts - stddev(r.samples_ts))).toBeLessThanOrEqual(1e-3 * r.avg_ts + 1e-6);
+}
+
+/** One CSV line of llama-bench's (every value double-quoted, quotes doubled). */
+function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"]|"")*)"(?:,|$)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line)) !== null) out.push(m[1]!.replace(/""/g, '"'));
+  return out;
+}
+
+describe('ferrum bench', () => {
+  it('prints llama-bench\'s markdown table: one row per test, mean ± stddev t/s', () => {
+    const { stdout } = bench(SMALL);
+    const lines = stdout.trimEnd().split('\n');
+    const cells = (l: string): string[] => l.split('|').slice(1, -1).map((c) => c.trim());
+    expect(cells(lines[0]!)).toEqual(['model', 'size', 'params', 'backend', 'threads', 'test', 't/s']);
+    expect(lines[1]).toMatch(/^\|( -+[-:] \|)+$/);
+    expect(lines[1]).toBe('| ------------------------------ | ---------: | ---------: | ---------- | ------: | --------------: | -------------------: |');
+    const rows = lines.slice(2, 4).map(cells);
+    expect(rows.map((r) => r[5])).toEqual(['pp16', 'tg8']);
+    for (const r of rows) {
+      expect(r.slice(0, 4)).toEqual(['llama ?B Q8_0', '1.07 MiB', '1.05 M', 'CPU']);
+      expect(r[4]).toMatch(/^\d+$/);
+      expect(r[6]).toMatch(/^\d+\.\d\d ± \d+\.\d\d$/);
+    }
+    // Every row is as wide as the header.
+    expect(new Set(lines.slice(0, 4).map((l) => l.length)).size).toBe(1);
+    expect(lines[4]).toBe('');
+    expect(lines[5]).toMatch(/^build: ferrum \d+\.\d+\.\d+ \(cpu .*\)$/);
+  });
+
+  it('-o json is an array of objects with llama-bench\'s field names and consistent values', () => {
+    const { stdout, stderr } = bench([...SMALL, '-o', 'json']);
+    const rows = JSON.parse(stdout) as Row[];
+    expect(rows).toHaveLength(2);
+    for (const r of rows) checkRow(r, 2);
+    expect(rows.map((r) => [r.n_prompt, r.n_gen])).toEqual([[16, 0], [0, 8]]);
+    // Progress went to stderr as plain lines (not a terminal), never into the JSON.
+    expect(stderr).toMatch(/^ferrum bench: .*warm-up$/m);
+    // --json is the same format.
+    const alias = JSON.parse(bench([...SMALL, '--json']).stdout) as Row[];
+    expect(alias.map((r) => Object.keys(r))).toEqual(rows.map((r) => Object.keys(r)));
+  });
+
+  it('-o jsonl is one object per line; comma lists and repeated flags make one row per value', () => {
+    const { stdout } = bench(['-p', '8,16', '-p', '4', '-n', '4,2', '-r', '1', '-o', 'jsonl']);
+    const rows = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+    expect(rows.map((r) => [r.n_prompt, r.n_gen])).toEqual([[8, 0], [16, 0], [4, 0], [0, 4], [0, 2]]);
+    for (const r of rows) checkRow(r, 1);
+  });
+
+  it('-t takes a list: a row set per thread count', () => {
+    const { stdout } = bench(['-p', '8', '-n', '0', '-t', '1,2', '-r', '1', '-o', 'jsonl']);
+    const rows = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+    expect(rows.map((r) => [r.n_threads, r.n_prompt, r.n_gen])).toEqual([[1, 8, 0], [2, 8, 0]]);
+  });
+
+  it('-o csv has llama-bench\'s header and quoted values', () => {
+    const { stdout } = bench([...SMALL, '-o', 'csv']);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]!.split(',')).toEqual(LLAMA_BENCH_FIELDS);
+    expect(lines).toHaveLength(3);
+    const rows = lines.slice(1).map((l) => {
+      const v = parseCsvLine(l);
+      expect(v).toHaveLength(LLAMA_BENCH_FIELDS.length);
+      return Object.fromEntries(LLAMA_BENCH_FIELDS.map((f, i) => [f, v[i]!]));
+    });
+    expect(rows.map((r) => [r.n_prompt, r.n_gen])).toEqual([['16', '0'], ['0', '8']]);
+    for (const r of rows) {
+      expect(r.model_type).toBe('llama ?B Q8_0');
+      expect(r.cpu_strict).toBe('0');
+      expect(r.avg_ts).toMatch(/^\d+\.\d{6}$/);
+      expect(r.avg_ns).toMatch(/^\d+$/);
+    }
+  });
+
+  it('bad flags are one-line errors with a non-zero exit', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['-p', 'abc'], /-p, --n-prompt .* 'abc' is invalid/],
+      [['-p', '16,,32'], /is invalid/],
+      [['-n', '-1'], /is invalid/],
+      [['-r', '0'], /-r, --repetitions .* '0' is invalid/],
+      [['-t', '0'], /-t, --threads .* '0' is invalid/],
+      [['-o', 'xml'], /expected one of md, csv, json, jsonl/],
+      [['--json', '-o', 'csv'], /--json and -o csv/],
+      [['-p', '0', '-n', '0'], /nothing to measure/],
+      [['--frobnicate'], /unknown option/],
+    ];
+    for (const [args, want] of cases) {
+      const r = ferrum(['bench', MODEL, ...args]);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toMatch(want);
+      expect(r.stdout).toBe('');
+    }
+    const none = ferrum(['bench']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no model given/);
+    const missing = ferrum(['bench', '/no/such/model.gguf', '-r', '1']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('bench internals', () => {
+  it('orders tests as llama-bench does and names them pp/tg', () => {
+    const tests = expandTests({ nPrompt: [512, 0, 128], nGen: [128], threads: [1, 2] });
+    expect(tests.map((t) => `${testName(t)}@${t.threads}`)).toEqual(['pp512@1', 'pp128@1', 'tg128@1', 'pp512@2', 'pp128@2', 'tg128@2']);
+    expect(testName({ nPrompt: 4, nGen: 2 })).toBe('pp4+tg2');
+  });
+
+  it('uses the sample standard deviation, 0 for one sample (llama-bench\'s stdev)', () => {
+    expect(stddev([5])).toBe(0);
+    expect(stddev([2, 4, 4, 4, 5, 5, 7, 9])).toBeCloseTo(Math.sqrt(32 / 7), 12);
+    expect(mean([])).toBe(0);
+  });
+
+  it('keeps llama-bench\'s field order', () => {
+    expect(FIELDS).toEqual(LLAMA_BENCH_FIELDS);
+  });
+});
