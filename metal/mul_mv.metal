@@ -3,7 +3,32 @@
 // Geometry (llama.cpp-style): NR rows per SIMD group, 2 SIMD groups per threadgroup;
 // lanes stride over blocks and simd_sum the partial dots. grid (ceil(n_rows/(2*NR)), n_tokens, 1),
 // threadgroup (64,1,1); NR = 2 for 256-element K-quants, 4 otherwise (src/backend/metal-geometry.ts).
+// mul_mv_id_<type>_f32 (mul_mat_id): W [n_expert][n_rows][n_cols], ids int [n_tokens][n_used],
+// x f32 [n_tokens][1 or n_used][n_cols], dst f32 [n_tokens][n_used][n_rows]; the same rows per
+// threadgroup, one threadgroup row per (token, slot): grid (ceil(n_rows/(2*NR)), n_tokens*n_used, 1).
 #include "ferrum_metal.h"
+
+// NR rows [r0, r0 + NR) of one matrix (rows past n_rows skipped) times one activation row xt;
+// lane 0 writes dt[r]. Every lane of the SIMD group must call it (simd_sum).
+template <typename T, int NR>
+static void mul_mv_rows(device const uchar * w, uint row_bytes, uint n_rows, uint n_cols, device const float * xt,
+                        device float * dt, uint r0, uint tiisg) {
+  const uint nb = n_cols / T::BLK;
+  float sum[NR];
+  for (int r = 0; r < NR; r++) sum[r] = 0.0f;
+  for (uint ib = tiisg; ib < nb; ib += FR_SIMD) {
+    device const float * xb = xt + ib * T::BLK;
+    for (int r = 0; r < NR; r++) {
+      if (r0 + r >= n_rows) break;
+      device const uchar * blk = w + (ulong)(r0 + r) * row_bytes + (ulong)ib * T::BYTES;
+      sum[r] += T::dot(blk, xb);
+    }
+  }
+  for (int r = 0; r < NR; r++) {
+    const float s = simd_sum(sum[r]); // every lane, uniformly
+    if (tiisg == 0 && r0 + r < n_rows) dt[r0 + r] = s;
+  }
+}
 
 template <typename T, int NR>
 static void mul_mv_impl(constant fr_mul_mat_params & p, device const uchar * w, device const float * x,
@@ -11,22 +36,29 @@ static void mul_mv_impl(constant fr_mul_mat_params & p, device const uchar * w, 
   const uint r0 = (tgpig.x * 2 + sgitg) * NR;
   const uint t = tgpig.y;
   if (t >= p.n_tokens) return; // grid sized for the largest batch; uniform per threadgroup
-  device const float * xt = x + (ulong)t * p.n_cols;
-  const uint nb = p.n_cols / T::BLK;
-  float sum[NR];
-  for (int r = 0; r < NR; r++) sum[r] = 0.0f;
-  for (uint ib = tiisg; ib < nb; ib += FR_SIMD) {
-    device const float * xb = xt + ib * T::BLK;
-    for (int r = 0; r < NR; r++) {
-      if (r0 + r >= p.n_rows) break;
-      device const uchar * blk = w + (ulong)(r0 + r) * p.row_bytes + (ulong)ib * T::BYTES;
-      sum[r] += T::dot(blk, xb);
-    }
+  mul_mv_rows<T, NR>(w, p.row_bytes, p.n_rows, p.n_cols, x + (ulong)t * p.n_cols, dst + (ulong)t * p.n_rows, r0, tiisg);
+}
+
+// mul_mv_id (llama.cpp's kernel_mul_mv_id idea): the same rows per SIMD group, one threadgroup row
+// (tgpig.y) per (token, slot) pair; the pair's expert id picks the matrix. An id outside
+// [0, n_expert) reads nothing and writes zeros (the CPU executor reports it as an error).
+template <typename T, int NR>
+static void mul_mv_id_impl(constant fr_mul_mat_id_params & p, device const uchar * w, device const int * ids,
+                           device const float * x, device float * dst, uint3 tgpig, uint tiisg, uint sgitg) {
+  const uint r0 = (tgpig.x * 2 + sgitg) * NR;
+  const uint pair = tgpig.y; // t * n_used + s
+  if (pair >= p.n_tokens * p.n_used) return; // grid sized for the largest batch; uniform per threadgroup
+  device float * dt = dst + (ulong)pair * p.n_rows;
+  const int id = ids[pair]; // the same for every thread of the threadgroup
+  if (id < 0 || (uint)id >= p.n_expert) {
+    if (tiisg == 0)
+      for (int r = 0; r < NR; r++)
+        if (r0 + r < p.n_rows) dt[r0 + r] = 0.0f;
+    return;
   }
-  for (int r = 0; r < NR; r++) {
-    const float s = simd_sum(sum[r]); // every lane, uniformly
-    if (tiisg == 0 && r0 + r < p.n_rows) dst[(ulong)t * p.n_rows + r0 + r] = s;
-  }
+  device const uchar * we = w + (ulong)id * p.n_rows * p.row_bytes;
+  device const float * xt = x + (ulong)(p.x_per_slot ? pair : pair / p.n_used) * p.n_cols;
+  mul_mv_rows<T, NR>(we, p.row_bytes, p.n_rows, p.n_cols, xt, dt, r0, tiisg);
 }
 
 #define FR_MUL_MV(T, NR) \
@@ -38,6 +70,16 @@ kernel void kernel_mul_mv_##T##_f32(constant fr_mul_mat_params & p [[buffer(0)]]
                                     ushort tiisg [[thread_index_in_simdgroup]], \
                                     ushort sgitg [[simdgroup_index_in_threadgroup]]) { \
   mul_mv_impl<fr_##T, NR>(p, w, x, dst, tgpig, tiisg, sgitg); \
+} \
+kernel void kernel_mul_mv_id_##T##_f32(constant fr_mul_mat_id_params & p [[buffer(0)]], \
+                                       device const uchar * w [[buffer(1)]], \
+                                       device const int * ids [[buffer(2)]], \
+                                       device const float * x [[buffer(3)]], \
+                                       device float * dst [[buffer(4)]], \
+                                       uint3 tgpig [[threadgroup_position_in_grid]], \
+                                       ushort tiisg [[thread_index_in_simdgroup]], \
+                                       ushort sgitg [[simdgroup_index_in_threadgroup]]) { \
+  mul_mv_id_impl<fr_##T, NR>(p, w, ids, x, dst, tgpig, tiisg, sgitg); \
 }
 
 FR_MUL_MV(f32, 4)

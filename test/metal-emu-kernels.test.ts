@@ -248,6 +248,95 @@ d('Metal kernels (MSL emulator) match the CPU executor', () => {
       }
     });
 
+  it('moe_route_f32: top-k with ties to the lower expert, norm and scale (n_used 1, 2, 8)', () => {
+    const cases = [[8, 2, 5, true, 1], [128, 8, 3, true, 2.5], [40, 8, 4, false, 1], [8, 1, 2, false, 0.5], [33, 2, 1, true, 1]] as const;
+    for (const [nExpert, nUsed, t, norm, scale] of cases) {
+      const logits = randoms(t * nExpert);
+      // exact ties: repeat some values within each token's row
+      for (let tok = 0; tok < t; tok++) {
+        logits[tok * nExpert + nExpert - 1] = logits[tok * nExpert]!;
+        logits[tok * nExpert + 3] = logits[tok * nExpert + 1]!;
+      }
+      const probs = new Float32Array(t * nExpert);
+      for (let tok = 0; tok < t; tok++) {
+        const row = logits.subarray(tok * nExpert, (tok + 1) * nExpert);
+        const m = Math.max(...row);
+        const sum = row.reduce((a, v) => a + Math.exp(v - m), 0);
+        row.forEach((v, e) => { probs[tok * nExpert + e] = Math.exp(v - m) / sum; });
+      }
+      const pr = upload(probs), ids = upload(new Int32Array(t * nUsed)), w = scratch(t * nUsed);
+      both((b, s) => b.moeRoute(pr[s], ids[s], w[s], { nExpert, nUsed, nTokens: { slot: Slot.NTokens, scale: 1 }, norm, scale }), SLOTS(t));
+      const what = `moe_route ${nExpert} experts top-${nUsed} x${t}`;
+      expect(readBytes(metal, ids.metal, t * nUsed * 4), what).toEqual(readBytes(cpu, ids.cpu, t * nUsed * 4));
+      compare(w, t * nUsed, 1e-6, what);
+    }
+  });
+
+  it.each(TYPES)('mul_mv_id (mul_mat_id) for %s: experts by ids, x per token and per slot', (_name, type, cols) => {
+    for (const [nExpert, nUsed, nRows, t, xPerSlot] of [[4, 2, 11, 3, false], [8, 8, 9, 2, true], [8, 2, 5, 1, false]] as const) {
+      const { data, rowBytes } = randomRows(type, nExpert * nRows, cols);
+      const table = upload(data);
+      const idv = Int32Array.from({ length: t * nUsed }, () => Math.floor(rnd.uniform() * nExpert));
+      if (nUsed === nExpert) for (let tok = 0; tok < t; tok++) for (let s = 0; s < nUsed; s++) idv[tok * nUsed + s] = (s * 3 + tok) % nExpert;
+      const ids = upload(idv);
+      const xRows = xPerSlot ? t * nUsed : t;
+      const xv = randoms(xRows * cols);
+      const x = upload(xv), out = scratch(t * nUsed * nRows);
+      const wb = (p: Pair, s: 'cpu' | 'metal'): WeightBinding => ({ ...p[s], type, rowBytes });
+      both((b, s) => b.mulMatId(wb(table, s), ids[s], x[s], out[s],
+        { nCols: cols, nRows, nExpert, nUsed, nTokens: { slot: Slot.NTokens, scale: 1 }, xPerSlot }), SLOTS(t));
+      // against float64 dot products of the rows the CPU dequantizes
+      const allIds = upload(Int32Array.from({ length: nExpert * nRows }, (_, i) => i));
+      const wf = scratch(nExpert * nRows * cols);
+      both((b, s) => b.getRows(wb(table, s), allIds[s], wf[s], cols, nExpert * nRows, { slot: Slot.NTokens, scale: 1 }), SLOTS(nExpert * nRows));
+      const W = readF32(cpu, wf.cpu, nExpert * nRows * cols);
+      const got = readF32(metal, out.metal, t * nUsed * nRows);
+      const cpuOut = readF32(cpu, out.cpu, t * nUsed * nRows);
+      const what = `mul_mv_id ${_name} ${nExpert}x${nRows} top-${nUsed} x${t}${xPerSlot ? ' per slot' : ''}`;
+      for (let pair = 0; pair < t * nUsed; pair++) {
+        const e = idv[pair]!, xr = xPerSlot ? pair : Math.floor(pair / nUsed);
+        const xMax = Math.max(...xv.subarray(xr * cols, (xr + 1) * cols).map(Math.abs));
+        for (let r = 0; r < nRows; r++) {
+          let dot = 0, mag = 0, wAbs = 0;
+          for (let c = 0; c < cols; c++) {
+            const wc = W[(e * nRows + r) * cols + c]!;
+            const prod = wc * xv[xr * cols + c]!;
+            dot += prod;
+            mag += Math.abs(prod);
+            wAbs += Math.abs(wc);
+          }
+          const i = pair * nRows + r;
+          expect(Math.abs(got[i]! - dot), `${what} pair ${pair} row ${r}`).toBeLessThanOrEqual(1e-5 * mag + 1e-30);
+          // the CPU executor rounds activations to its vec_dot type (8 bits per block for quantized
+          // weights, f16/bf16): within half a step of the row's largest |x| per element
+          expect(Math.abs(got[i]! - cpuOut[i]!), `${what} vs CPU pair ${pair} row ${r}`).toBeLessThanOrEqual(wAbs * xMax / 200 + 1e-5 * mag);
+        }
+      }
+    }
+  });
+
+  it('mul_mv_id: an expert id outside [0, n_expert) reads nothing and writes zeros', () => {
+    const nExpert = 4, nUsed = 2, nRows = 9, cols = 64, t = 2;
+    const { data, rowBytes } = randomRows(GgmlType.Q8_0, nExpert * nRows, cols);
+    const table = upload(data), ids = upload(Int32Array.from([1, 4, -1, 3])), x = upload(randoms(t * cols));
+    const out = upload(new Float32Array(t * nUsed * nRows).fill(7));
+    const b = new OpBuilder(metal, { [Slot.NTokens]: t, [Slot.Pos0]: 64, [Slot.NOut]: 1 });
+    b.mulMatId({ ...table.metal, type: GgmlType.Q8_0, rowBytes }, ids.metal, x.metal, out.metal,
+      { nCols: cols, nRows, nExpert, nUsed, nTokens: { slot: Slot.NTokens, scale: 1 }, xPerSlot: false });
+    for (const op of b.ops) metal.dispatch(op, SLOTS(t), true);
+    const got = readF32(metal, out.metal, t * nUsed * nRows);
+    for (const pair of [1, 2]) expect(Array.from(got.subarray(pair * nRows, (pair + 1) * nRows))).toEqual(new Array(nRows).fill(0));
+    for (const pair of [0, 3]) expect(got.subarray(pair * nRows, (pair + 1) * nRows).some((v) => v !== 0 && v !== 7)).toBe(true);
+  });
+
+  it('moe_sum_f32: products rounded, added left to right, as the CPU', () => {
+    for (const [nCols, nUsed, t] of [[256, 2, 3], [300, 8, 2], [7, 1, 4]] as const) {
+      const e = upload(randoms(t * nUsed * nCols)), w = upload(Float32Array.from(randoms(t * nUsed), Math.abs)), dst = scratch(t * nCols);
+      both((b, s) => b.moeSum(e[s], w[s], dst[s], nCols, nUsed, { slot: Slot.NTokens, scale: 1 }), SLOTS(t));
+      compare(dst, t * nCols, 0, `moe_sum ${nCols} top-${nUsed} x${t}`);
+    }
+  });
+
   it.each(['f32', 'f16', 'q8_0'] as const)('KV store and attention, %s cache: prefill then decode, GQA', (kv: KvType) => {
     const nHead = 4, nHeadKV = 2, headDim = 64, nCtx = 16, kvDim = nHeadKV * headDim;
     const rowBytes = kv === 'f32' ? kvDim * 4 : kv === 'f16' ? kvDim * 2 : (kvDim / 32) * 34;

@@ -34,8 +34,19 @@ describe('metal-geometry', () => {
     expect(metalDispatch('soft_max_f32', { n_cols: 8, n_rows: 4, scale: 1 }).name).toBe('kernel_soft_max_f32');
   });
 
+  it('mixture of experts: route, mul_mv_id (one threadgroup row per token and slot), sum', () => {
+    expect(metalDispatch('moe_route_f32', { n_expert: 128, n_used: 8, n_tokens: 5, norm: 1, scale: 1 }))
+      .toEqual({ name: 'kernel_moe_route_f32', grid: [5, 1, 1], threadgroup: [32, 1, 1] });
+    expect(metalDispatch('mul_mat_id_q4_K', { n_cols: 2048, n_rows: 771, n_tokens: 3, row_bytes: 1152, n_expert: 128, n_used: 8, x_per_slot: 0 }))
+      .toEqual({ name: 'kernel_mul_mv_id_q4_K_f32', grid: [193, 24, 1], threadgroup: [64, 1, 1] });
+    expect(metalDispatch('mul_mat_id_q8_0', { n_cols: 128, n_rows: 13, n_tokens: 1, row_bytes: 136, n_expert: 8, n_used: 2, x_per_slot: 1 }, { prefill: true }))
+      .toEqual({ name: 'kernel_mul_mv_id_q8_0_f32', grid: [2, 2, 1], threadgroup: [64, 1, 1] });
+    expect(metalDispatch('moe_sum_f32', { n_cols: 1000, n_used: 8, n_tokens: 3 }))
+      .toEqual({ name: 'kernel_moe_sum_f32', grid: [4, 3, 1], threadgroup: [256, 1, 1] });
+  });
+
   it('ops without a Metal kernel yet, and head_dim past the attention kernel, are clear errors', () => {
-    expect(() => metalDispatch('moe_route_f32', {})).toThrow(/Metal backend has no kernel for moe_route_f32/);
+    expect(() => metalDispatch('argsort_f32', {})).toThrow(/Metal backend has no kernel for argsort_f32/);
     expect(() => metalDispatch('attn_f16', { n_head: 1, n_head_kv: 1, head_dim: 512, n_tokens: 1, pos0: 0, n_ctx: 8, scale: 1 }))
       .toThrow(/head_dim <= 256/);
   });

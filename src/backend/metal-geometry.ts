@@ -53,6 +53,11 @@ export function metalDispatch(op: string, v: Readonly<Record<string, number>>, o
       return { name: 'kernel_rope_f32', grid: [ceilDiv(n('head_dim') / 2, 32), n('n_head'), n('n_tokens')], threadgroup: [32, 1, 1] };
     case 'soft_max_f32':
       return { name: 'kernel_soft_max_f32', grid: [n('n_rows'), 1, 1], threadgroup: [64, 1, 1] };
+    case 'moe_route_f32':
+      // one SIMD group per token: n_used rounds of a simd arg-max over the experts
+      return { name: 'kernel_moe_route_f32', grid: [n('n_tokens'), 1, 1], threadgroup: [32, 1, 1] };
+    case 'moe_sum_f32':
+      return { name: 'kernel_moe_sum_f32', grid: [ceilDiv(n('n_cols'), 256), n('n_tokens'), 1], threadgroup: [256, 1, 1] };
     default:
       break;
   }
@@ -67,6 +72,12 @@ export function metalDispatch(op: string, v: Readonly<Record<string, number>>, o
   }
   if ((m = /^get_rows_(\w+)$/.exec(op))) {
     return { name: `kernel_${op}`, grid: [n('n_rows'), 1, 1], threadgroup: [64, 1, 1] };
+  }
+  if ((m = /^mul_mat_id_(\w+)$/.exec(op))) {
+    // mul_mv_id: mul_mv's rows per threadgroup, one threadgroup row per (token, slot) pair
+    const type = m[1]!;
+    const rows = 2 * mulMvRowsPerSimdgroup(type);
+    return { name: `kernel_mul_mv_id_${type}_f32`, grid: [ceilDiv(n('n_rows'), rows), n('n_tokens') * n('n_used'), 1], threadgroup: [64, 1, 1] };
   }
   if ((m = /^mul_mat_(\w+)$/.exec(op)) && options.prefill) {
     // matrix-matrix: 32 rows x 32 tokens a threadgroup of 4 SIMD groups (simdgroup_float8x8)

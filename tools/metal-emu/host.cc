@@ -398,13 +398,18 @@ bool op_of(const std::string &full, fr_kernel_desc &out) {
   else if (n == "kernel_rope_f32") t = &fr_op_rope_f32;
   else if (n == "kernel_soft_max_f32") t = &fr_op_soft_max_f32;
   else if (n == "kernel_swiglu_f32") t = &fr_op_swiglu_f32;
+  else if (n == "kernel_moe_route_f32") t = &fr_op_moe_route_f32;
+  else if (n == "kernel_moe_sum_f32") t = &fr_op_moe_sum_f32;
+  else if (starts("kernel_mul_mv_id_") && n.size() > 21 && n.compare(n.size() - 4, 4, "_f32") == 0)
+    t = &fr_op_mul_mat_id, type = type_of(n.substr(17, n.size() - 21));
   else if (starts("kernel_cpy_f32_")) t = &fr_op_kv_store, type = type_of(n.substr(15));
   else if (starts("kernel_attn_")) t = &fr_op_attn, type = type_of(n.substr(12));
   else if (starts("kernel_get_rows_")) t = &fr_op_get_rows, type = type_of(n.substr(16));
   else if ((starts("kernel_mul_mv_") || starts("kernel_mul_mm_")) && n.size() > 18 && n.compare(n.size() - 4, 4, "_f32") == 0)
     t = &fr_op_mul_mat, type = type_of(n.substr(14, n.size() - 18));
   if (!t) return false;
-  if (type < 0 && (t == &fr_op_kv_store || t == &fr_op_attn || t == &fr_op_get_rows || t == &fr_op_mul_mat)) return false;
+  if (type < 0 && (t == &fr_op_kv_store || t == &fr_op_attn || t == &fr_op_get_rows || t == &fr_op_mul_mat ||
+                   t == &fr_op_mul_mat_id)) return false;
   out = *t;
   snprintf(out.name, sizeof out.name, "%s", full.c_str());
   out.type = type;
