@@ -15,7 +15,7 @@ using namespace metal;
 static inline float fr_h(device const uchar *p) { return (float)*(device const half *)p; }
 
 // 6-bit scale and min j of the 12 packed bytes of q4_K / q5_K
-static inline void fr_scale_min_k4(device const uchar *q, uint j, thread float &sc, thread float &mn) {
+template <typename Q> static inline void fr_scale_min_k4(Q q, uint j, thread float &sc, thread float &mn) {
   if (j < 4) {
     sc = (float)(q[j] & 63); mn = (float)(q[j + 4] & 63);
   } else {
@@ -30,7 +30,7 @@ constant static float fr_kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -2
 // product of a whole block with BLK floats (specialised for the types models
 // mostly use, element by element otherwise).
 #define FR_GENERIC_DOT \
-  static float dot(device const uchar *b, device const float *y) { \
+  template <typename Y> static float dot(device const uchar *b, Y y) { \
     float s = 0.0f; \
     for (uint j = 0; j < BLK; j++) s += dq(b, j) * y[j]; \
     return s; \
@@ -48,7 +48,7 @@ struct fr_q4_0 { enum { BLK = 32, BYTES = 18 };
   static float dq(device const uchar *b, uint j) {
     uint q = j < 16 ? (b[2 + j] & 15) : (b[2 + j - 16] >> 4);
     return fr_h(b) * (float)((int)q - 8); }
-  static float dot(device const uchar *b, device const float *y) {
+  template <typename Y> static float dot(device const uchar *b, Y y) {
     float s = 0.0f;
     for (uint j = 0; j < 16; j++) s += (float)((int)(b[2 + j] & 15) - 8) * y[j] + (float)((int)(b[2 + j] >> 4) - 8) * y[j + 16];
     return fr_h(b) * s;
@@ -73,7 +73,7 @@ struct fr_q5_1 { enum { BLK = 32, BYTES = 24 };
     return fr_h(b) * (float)(lo | hb << 4) + fr_h(b + 2); } };
 struct fr_q8_0 { enum { BLK = 32, BYTES = 34 };
   static float dq(device const uchar *b, uint j) { return fr_h(b) * (float)((device const char *)b)[2 + j]; }
-  static float dot(device const uchar *b, device const float *y) {
+  template <typename Y> static float dot(device const uchar *b, Y y) {
     device const char *q = (device const char *)(b + 2);
     float s = 0.0f;
     for (uint j = 0; j < 32; j++) s += (float)q[j] * y[j];
@@ -115,15 +115,17 @@ struct fr_q4_K { enum { BLK = 256, BYTES = 144 };
     uint q = hi ? (b[16 + 32 * c + l] >> 4) : (b[16 + 32 * c + l] & 15);
     return fr_h(b) * sc * (float)q - fr_h(b + 2) * mn; }
   // per 64-element chunk: two sub-blocks sharing qs bytes (low, high nibbles)
-  static float dot(device const uchar *b, device const float *y) {
+  template <typename Y> static float dot(device const uchar *b, Y y) {
     const float d = fr_h(b), dmin = fr_h(b + 2);
+    uchar k[12]; // the packed scales, each byte read once
+    for (uint j = 0; j < 12; j++) k[j] = b[4 + j];
     float s = 0.0f;
     for (uint c = 0; c < 4; c++) {
       float sc1, mn1, sc2, mn2;
-      fr_scale_min_k4(b + 4, 2 * c, sc1, mn1);
-      fr_scale_min_k4(b + 4, 2 * c + 1, sc2, mn2);
+      fr_scale_min_k4(k, 2 * c, sc1, mn1);
+      fr_scale_min_k4(k, 2 * c + 1, sc2, mn2);
       device const uchar *q = b + 16 + 32 * c;
-      device const float *y1 = y + 64 * c, *y2 = y1 + 32;
+      Y y1 = y + 64 * c, y2 = y1 + 32;
       float a1 = 0.0f, a2 = 0.0f, s1 = 0.0f, s2 = 0.0f;
       for (uint l = 0; l < 32; l++) {
         a1 += (float)(q[l] & 15) * y1[l]; s1 += y1[l];
@@ -153,21 +155,22 @@ struct fr_q6_K { enum { BLK = 256, BYTES = 210 };
     float sc = (float)((device const char *)b)[192 + 8 * h + l / 16 + 2 * g];
     return (fr_h(b + 208) * sc) * (float)((int)(lo | hb << 4) - 32); }
   // two halves of 128: ql[64], qh[32], 8 scales each; four 32-element groups
-  static float dot(device const uchar *b, device const float *y) {
+  template <typename Y> static float dot(device const uchar *b, Y y) {
     const float d = fr_h(b + 208);
-    device const char *scales = (device const char *)(b + 192);
+    float scales[16]; // each scale byte read once
+    for (uint j = 0; j < 16; j++) scales[j] = (float)((device const char *)b)[192 + j];
     float s = 0.0f;
     for (uint h = 0; h < 2; h++) {
       device const uchar *ql = b + 64 * h, *qh = b + 128 + 32 * h;
-      device const float *yh = y + 128 * h;
+      Y yh = y + 128 * h;
       for (uint l = 0; l < 32; l++) {
         const uint g = l / 16;
         const int q0 = (int)((ql[l] & 15) | ((qh[l] >> 0) & 3) << 4) - 32;
         const int q1 = (int)((ql[l + 32] & 15) | ((qh[l] >> 2) & 3) << 4) - 32;
         const int q2 = (int)((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4) - 32;
         const int q3 = (int)((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4) - 32;
-        s += (float)scales[8 * h + g] * (float)q0 * yh[l] + (float)scales[8 * h + g + 2] * (float)q1 * yh[l + 32] +
-             (float)scales[8 * h + g + 4] * (float)q2 * yh[l + 64] + (float)scales[8 * h + g + 6] * (float)q3 * yh[l + 96];
+        s += scales[8 * h + g] * (float)q0 * yh[l] + scales[8 * h + g + 2] * (float)q1 * yh[l + 32] +
+             scales[8 * h + g + 4] * (float)q2 * yh[l + 64] + scales[8 * h + g + 6] * (float)q3 * yh[l + 96];
       }
     }
     return d * s;

@@ -6,14 +6,14 @@ import { metalDispatch, mulMvRowsPerSimdgroup } from '../src/backend/metal-geome
  * kernels' header comments state the same); the MSL emulator tests run it.
  */
 describe('metal-geometry', () => {
-  it('mul_mat: llama.cpp-style rows per SIMD group, two SIMD groups per threadgroup', () => {
+  it('mul_mat: 128 rows a threadgroup of 8 SIMD groups (x staged once); mul_mat_id: llama.cpp-style rows per SIMD group', () => {
     expect(mulMvRowsPerSimdgroup('q4_K')).toBe(2);
     expect(mulMvRowsPerSimdgroup('q6_K')).toBe(2);
     expect(mulMvRowsPerSimdgroup('q8_0')).toBe(4);
     expect(metalDispatch('mul_mat_q4_K', { n_cols: 4096, n_rows: 11008, n_tokens: 1, row_bytes: 2304 }))
-      .toEqual({ name: 'kernel_mul_mv_q4_K_f32', grid: [2752, 1, 1], threadgroup: [64, 1, 1] });
+      .toEqual({ name: 'kernel_mul_mv_q4_K_f32', grid: [86, 1, 1], threadgroup: [256, 1, 1] });
     expect(metalDispatch('mul_mat_q8_0', { n_cols: 128, n_rows: 13, n_tokens: 5, row_bytes: 136 }))
-      .toEqual({ name: 'kernel_mul_mv_q8_0_f32', grid: [2, 5, 1], threadgroup: [64, 1, 1] });
+      .toEqual({ name: 'kernel_mul_mv_q8_0_f32', grid: [1, 5, 1], threadgroup: [256, 1, 1] });
     expect(metalDispatch('mul_mat_q8_0', { n_cols: 128, n_rows: 70, n_tokens: 33, row_bytes: 136 }, { prefill: true }))
       .toEqual({ name: 'kernel_mul_mm_q8_0_f32', grid: [3, 2, 1], threadgroup: [128, 1, 1] });
   });
@@ -28,7 +28,7 @@ describe('metal-geometry', () => {
     expect(metalDispatch('cpy_f32_q8_0', { n_cols: 1024, n_tokens: 2, pos0: 0, n_ctx: 64 }))
       .toEqual({ name: 'kernel_cpy_f32_q8_0', grid: [1, 2, 1], threadgroup: [64, 1, 1] });
     expect(metalDispatch('attn_f16', { n_head: 32, n_head_kv: 8, head_dim: 128, n_tokens: 4, pos0: 0, n_ctx: 64, scale: 0.1 }))
-      .toEqual({ name: 'kernel_attn_f16', grid: [32, 4, 1], threadgroup: [32, 1, 1] });
+      .toEqual({ name: 'kernel_attn_f16', grid: [8, 4, 1], threadgroup: [128, 1, 1] });
     expect(metalDispatch('get_rows_q6_K', { n_cols: 256, n_rows: 3, n_vocab: 10, row_bytes: 210 }))
       .toEqual({ name: 'kernel_get_rows_q6_K', grid: [3, 1, 1], threadgroup: [64, 1, 1] });
     expect(metalDispatch('soft_max_f32', { n_cols: 8, n_rows: 4, scale: 1 }).name).toBe('kernel_soft_max_f32');

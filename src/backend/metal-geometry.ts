@@ -21,9 +21,13 @@ export interface MetalDispatch {
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
-/** 256-element K-quants: 2 rows per SIMD group (4 a threadgroup); everything else 4 (8 a threadgroup). */
+/** mul_mv_id, 256-element K-quants: 2 rows per SIMD group (4 a threadgroup); everything else 4 (8 a threadgroup). */
 const TWO_ROW_TYPES = new Set(['q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K', 'iq4_xs']);
 
+/** mul_mv (decode): rows per threadgroup (FR_MV_ROWS in metal/mul_mv.metal). */
+export const MUL_MV_ROWS = 128;
+
+/** mul_mv_id: rows per SIMD group. */
 export function mulMvRowsPerSimdgroup(type: string): number {
   return TWO_ROW_TYPES.has(type) ? 2 : 4;
 }
@@ -68,7 +72,11 @@ export function metalDispatch(op: string, v: Readonly<Record<string, number>>, o
   }
   if ((m = /^attn_(f32|f16|q8_0)$/.exec(op))) {
     if (n('head_dim') > 256) throw new UserError(`the Metal attention kernel supports head_dim <= 256 (got ${n('head_dim')})`);
-    return { name: `kernel_${op}`, grid: [n('n_head'), n('n_tokens'), 1], threadgroup: [32, 1, 1] };
+    // one threadgroup per (KV head, token), one SIMD group per query head of its GQA group
+    const gqa = n('n_head') / n('n_head_kv');
+    if (!Number.isInteger(gqa) || gqa < 1 || gqa > 32)
+      throw new UserError(`the Metal attention kernel needs n_head a multiple of n_head_kv, at most 32 times it (got ${n('n_head')}/${n('n_head_kv')})`);
+    return { name: `kernel_${op}`, grid: [n('n_head_kv'), n('n_tokens'), 1], threadgroup: [32 * gqa, 1, 1] };
   }
   if ((m = /^get_rows_(\w+)$/.exec(op))) {
     return { name: `kernel_${op}`, grid: [n('n_rows'), 1, 1], threadgroup: [64, 1, 1] };
@@ -84,9 +92,8 @@ export function metalDispatch(op: string, v: Readonly<Record<string, number>>, o
     return { name: `kernel_mul_mm_${m[1]!}_f32`, grid: [ceilDiv(n('n_rows'), 32), ceilDiv(n('n_tokens'), 32), 1], threadgroup: [128, 1, 1] };
   }
   if ((m = /^mul_mat_(\w+)$/.exec(op))) {
-    const type = m[1]!;
-    const rows = 2 * mulMvRowsPerSimdgroup(type);
-    return { name: `kernel_mul_mv_${type}_f32`, grid: [ceilDiv(n('n_rows'), rows), n('n_tokens'), 1], threadgroup: [64, 1, 1] };
+    // 128 rows a threadgroup of 8 SIMD groups, x staged once in threadgroup memory (every weight byte read once)
+    return { name: `kernel_mul_mv_${m[1]!}_f32`, grid: [ceilDiv(n('n_rows'), MUL_MV_ROWS), n('n_tokens'), 1], threadgroup: [256, 1, 1] };
   }
   throw new UserError(`the Metal backend has no kernel for ${op} yet`);
 }

@@ -33,7 +33,12 @@ export class OpBuilder {
    * `limits`: the largest value each slot takes (the batch size for
    * NTokens); the Metal executor sizes fixed grids with them.
    */
-  constructor(private readonly device: Device, private readonly limits: Partial<Record<Slot, number>> = {}) {}
+  constructor(
+    private readonly device: Device,
+    private readonly limits: Partial<Record<Slot, number>> = {},
+    /** A plan for batches of tokens: Metal uses matrix-matrix kernels there. */
+    private readonly prefill = false,
+  ) {}
 
   private push<F extends string>(name: string, bindings: Binding[], struct: ParamsStruct<F>, values: Record<F, Count | number>): void {
     const fixed = {} as Record<F, number>;
@@ -49,7 +54,8 @@ export class OpBuilder {
     // Metal: its own kernel name and a grid sized for each count's upper bound
     const metal = this.device.kind === 'metal'
       ? metalDispatch(name, Object.fromEntries(Object.entries(values).map(([f, v]) =>
-        [f, typeof v === 'number' ? v : (this.limits[(v as Exclude<Count, number>).slot] ?? 1) * (v as Exclude<Count, number>).scale])))
+        [f, typeof v === 'number' ? v : (this.limits[(v as Exclude<Count, number>).slot] ?? 1) * (v as Exclude<Count, number>).scale])),
+      { prefill: this.prefill })
       : undefined;
     this.ops.push({
       name,

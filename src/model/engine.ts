@@ -90,17 +90,21 @@ export class Engine {
     this.logitsView = new Float32Array(lb.buffer, lb.byteOffset, hp.nVocab * maxOutputs);
 
     const mw = loadLlamaWeights(weights, hp);
-    const build = (): OpRecord[] => {
-      const b = new OpBuilder(device, { [Slot.NTokens]: batch, [Slot.NOut]: maxOutputs, [Slot.Pos0]: nCtx });
+    const build = (tokens: number, prefill: boolean): OpRecord[] => {
+      const b = new OpBuilder(device, { [Slot.NTokens]: tokens, [Slot.NOut]: Math.min(maxOutputs, tokens), [Slot.Pos0]: nCtx }, prefill);
       buildLlamaGraph(b, hp, mw, bufs, { batch, nCtx, kvType });
       return b.ops;
     };
-    // The CPU executor runs one op list for any batch size; a GPU picks
-    // matrix-vector kernels for decode and matrix-matrix ones for prefill.
-    const ops = build();
     const upload = (o: OpRecord[]): Plan | OpRecord[] => (options.eager ? o : device.uploadPlan(o));
-    const batchPlan = upload(ops);
-    this.plans = { batch: batchPlan, decode: batchPlan };
+    // The CPU executor runs one op list for any batch size. A GPU gets two:
+    // matrix-vector kernels with one-token grids for decode, matrix-matrix
+    // kernels with grids for the whole batch for prefill.
+    if (device.kind === 'metal' && batch > 1) {
+      this.plans = { batch: upload(build(batch, true)), decode: upload(build(1, false)) };
+    } else {
+      const plan = upload(build(batch, false));
+      this.plans = { batch: plan, decode: plan };
+    }
   }
 
   static load(path: string, opts: Partial<EngineOptions> = {}): Engine {

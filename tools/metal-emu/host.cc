@@ -14,6 +14,10 @@
  * every binding is staged right before a PROT_NONE guard page (and after
  * one), so a kernel reading or writing outside what its params describe
  * fails with the kernel, binding and byte offset named.
+ * Traffic: with FERRUM_EMU_TRAFFIC=<path>, dispatches run a counting build
+ * (metal_stdlib's FR_EMU_COUNT: ASan instrumentation as calls into byte
+ * counters) and append one JSON line each to <path>: bytes read and written
+ * per binding (scripts/metal-traffic.mjs).
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -50,6 +54,16 @@ struct Kernel {
   std::string name;       // Metal function name
   fr_kernel_desc tmpl;    // the CPU op template: bindings, params size, check()
   launch_fn launch = nullptr;
+  std::string file;                // the .metal file it comes from
+  launch_fn launch_count = nullptr; // the traffic-counting build (FERRUM_EMU_TRAFFIC), compiled on first use
+  void *traffic = nullptr;          // that build's emu_traffic_t
+};
+
+// what the counting build (metal_stdlib, FR_EMU_COUNT) exports
+struct Traffic {
+  unsigned n;
+  unsigned long lo[9], hi[9];
+  unsigned long long rd[9], wr[9];
 };
 
 // One desc per (kernel, grid, threadgroup): plan.c calls k->run(k, ...), so the
@@ -287,12 +301,16 @@ bool generate(const std::string &path, const std::string &src, std::string &gen,
   return true;
 }
 
-int32_t compile_source(const std::string &path, void **lib) {
+int32_t compile_source(const std::string &path, void **lib, bool count = false) {
   std::string src, stdlib_src;
   if (!read_file(path, src)) return fr_fail(FR_E_IO, "metal-emu: cannot read %s", path.c_str());
   if (!read_file(emu_dir() + "/metal_stdlib", stdlib_src))
     return fr_fail(FR_E_IO, "metal-emu: cannot read %s/metal_stdlib", emu_dir().c_str());
-  const std::string flags = "-x c++ -std=c++17 -O2 -fPIC -shared -mf16c -mfma -Wno-unknown-attributes -w";
+  std::string flags = "-x c++ -std=c++17 -O2 -fPIC -shared -mf16c -mfma -Wno-unknown-attributes -w";
+  // the counting build: ASan's instrumentation as calls into metal_stdlib's counters (no ASan runtime)
+  if (count)
+    flags += " -DFR_EMU_COUNT -fsanitize=address -fsanitize-address-use-after-return=never -fno-sanitize-address-use-after-scope"
+             " -mllvm -asan-instrumentation-with-call-threshold=0 -mllvm -asan-stack=0 -mllvm -asan-globals=0";
   uint64_t h = fnv(0xcbf29ce484222325ull, src);
   h = fnv(h, stdlib_src);
   h = fnv(h, flags + cxx() + "gen-v3");
@@ -312,6 +330,7 @@ int32_t compile_source(const std::string &path, void **lib) {
   }
   std::string base = path.substr(path.find_last_of('/') + 1);
   base = base.substr(0, base.find('.'));
+  if (count) base += "_count";
   std::string dir = cache_dir();
   std::string so = dir + "/" + base + "-" + hex + ".so";
   struct stat st;
@@ -483,7 +502,19 @@ int32_t emu_run(const fr_kernel_desc *k, fr_device *dev, const void *params, con
   const EmuDesc *e = (const EmuDesc *)k;
   const Kernel &kern = *g_kernels[e->kid];
   if (e->grid[0] * e->grid[1] * e->grid[2] == 0) return FR_OK; // nothing to run (e.g. zero tokens)
-  const bool guard = env_or("FERRUM_EMU_GUARD", "1") != "0";
+  // FERRUM_EMU_TRAFFIC=<path>: run the counting build and append one JSON line per dispatch to <path>
+  const char *traffic_path = getenv("FERRUM_EMU_TRAFFIC");
+  const bool count = traffic_path && *traffic_path;
+  Kernel &kc = *g_kernels[e->kid];
+  if (count && !kc.launch_count) {
+    void *lib = nullptr;
+    int32_t rc = compile_source(kc.file, &lib, true);
+    if (rc != FR_OK) return rc;
+    kc.launch_count = (launch_fn)dlsym(lib, "emu_launch");
+    kc.traffic = dlsym(lib, "emu_traffic");
+    if (!kc.launch_count || !kc.traffic) return fr_fail(FR_E_DEVICE, "metal-emu: the counting build of %s has no emu_traffic", kc.file.c_str());
+  }
+  const bool guard = count || env_or("FERRUM_EMU_GUARD", "1") != "0"; // counting needs the staged extents
   void *bufs[9] = {(void *)params};
   Stage st[9];
   memset(g_need, 0, sizeof g_need);
@@ -513,7 +544,15 @@ int32_t emu_run(const fr_kernel_desc *k, fr_device *dev, const void *params, con
   g_stages = guard ? st : nullptr;
   g_running = k->name;
   if (sigsetjmp(g_fault_jb, 1) == 0) {
-    rc = kern.launch(kern.name.c_str(), bufs, e->grid, e->tg, err, sizeof err);
+    if (count) {
+      Traffic &t = *(Traffic *)kc.traffic;
+      memset(&t, 0, sizeof t);
+      t.n = k->n_bindings + 1;
+      for (uint32_t i = 0; i < t.n; i++) t.lo[i] = (unsigned long)st[i].data, t.hi[i] = (unsigned long)st[i].hi;
+      rc = kc.launch_count(kern.name.c_str(), bufs, e->grid, e->tg, err, sizeof err);
+    } else {
+      rc = kern.launch(kern.name.c_str(), bufs, e->grid, e->tg, err, sizeof err);
+    }
   } else {
     rc = -2;
   }
@@ -521,6 +560,21 @@ int32_t emu_run(const fr_kernel_desc *k, fr_device *dev, const void *params, con
   g_stages = nullptr;
   sigaction(SIGSEGV, &g_old_segv, nullptr);
   sigaction(SIGBUS, &g_old_bus, nullptr);
+  if (count && rc == 0) {
+    const Traffic &t = *(const Traffic *)kc.traffic;
+    if (FILE *f = fopen(traffic_path, "a")) {
+      fprintf(f, "{\"kernel\":\"%s\",\"grid\":[%u,%u,%u],\"threadgroup\":[%u,%u,%u],", kern.name.c_str(),
+              e->grid[0], e->grid[1], e->grid[2], e->tg[0], e->tg[1], e->tg[2]);
+      for (uint32_t i = 0; i < k->params_size / 4; i++) // the params struct, as 32-bit words (ferrum_params.h)
+        fprintf(f, "%s%u", i ? "," : "\"params\":[", ((const uint32_t *)params)[i]);
+      fprintf(f, "%s\"bindings\":[", k->params_size >= 4 ? "]," : "");
+      for (uint32_t i = 0; i < k->n_bindings; i++)
+        fprintf(f, "%s{\"name\":\"%s\",\"bytes\":%llu,\"read\":%llu,\"written\":%llu}", i ? "," : "", k->binding_names[i],
+                (unsigned long long)g_need[i], t.rd[i + 1], t.wr[i + 1]);
+      fprintf(f, "]}\n");
+      fclose(f);
+    }
+  }
   if (guard) {
     for (uint32_t i = 0; rc == 0 && i < k->n_bindings; i++)
       if (k->writes >> i & 1) memcpy(v[i].ptr, st[i + 1].data, g_need[i]);
@@ -555,6 +609,7 @@ int32_t lookup(const std::string &name) {
   k->name = name;
   k->tmpl = tmpl;
   k->launch = (launch_fn)dlsym(lib, "emu_launch");
+  k->file = file;
   if (!k->launch) return fr_fail(FR_E_DEVICE, "metal-emu: %s has no emu_launch", file.c_str());
   g_kernels.push_back(std::move(k));
   return (int32_t)g_kernels.size();
