@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildMetal } from './build-metal.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'native-shim', 'cpu');
@@ -45,6 +46,7 @@ const newestInput = Math.max(newestHeader, ...sources.map(mtime));
 
 if (existsSync(lib) && mtime(lib) >= newestInput) {
   console.log(`build-native: ${relative(root, lib)} is up to date`);
+  buildMetal();
   process.exit(0);
 }
 
@@ -127,3 +129,4 @@ if (linked.code !== 0) {
 renameSync(tmp(lib), lib);
 const secs = ((Date.now() - started) / 1000).toFixed(1);
 console.log(`build-native: built ${relative(root, lib)} from ${sources.length} sources (${cc}${arch.length ? ' -march=native' : ''}) in ${secs}s`);
+buildMetal();
