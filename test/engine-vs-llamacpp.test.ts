@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Engine } from '../src/model/engine.js';
 import { agreement } from '../src/eval/logit-agreement.js';
 import { llamaCppAvailable, llamaCppLogits, makeFixture } from './helpers/llamacpp.js';
 import { sharedFile } from './helpers/shared.js';
+import { ferrumLogits, seededTokens } from './helpers/teacher-forced.js';
 
 /**
  * ferrum against llama.cpp (node-llama-cpp's CPU prebuilt) on the same GGUF:
@@ -16,24 +16,7 @@ const POSITIONS = 256;
 const TIE_GAP = 0.05;
 const vocabFrom = sharedFile('models/tolstoy-tiny-F32.gguf');
 
-function seededTokens(n: number, nVocab: number, seed: number): number[] {
-  let s = seed;
-  const out = [1];
-  while (out.length < n) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out.push(3 + ((s >>> 8) % (nVocab - 3)));
-  }
-  return out;
-}
 
-function ferrumLogits(model: string, tokens: readonly number[]): Float32Array[] {
-  const e = Engine.load(model, { nCtx: tokens.length, batch: 64, maxOutputs: 64, threads: 2 });
-  try {
-    return e.eval(tokens, 0, tokens.map((_, i) => i));
-  } finally {
-    e.close();
-  }
-}
 
 const report: string[] = [];
 
