@@ -107,14 +107,6 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
   return FR_OK;
 }
 
-static int available(int32_t type) {
-  const fr_type_traits *t = fr_get_type_traits(type);
-  if (!t || !t->vec_dot) return 0;
-  if (t->vec_dot_type == FR_TYPE_F32) return 1;
-  const fr_type_traits *a = fr_get_type_traits(t->vec_dot_type);
-  return a && a->from_float;
-}
-
 const fr_kernel_desc fr_op_mul_mat = {
     .n_bindings = 3,
     .params_size = sizeof(fr_mul_mat_params),
@@ -122,5 +114,5 @@ const fr_kernel_desc fr_op_mul_mat = {
     .binding_names = {"W", "x", "dst"},
     .check = check,
     .run = run,
-    .available = available,
+    .available = fr_type_dot_available,
 };

@@ -57,6 +57,10 @@ typedef struct fr_type_traits {
 /* NULL for a type the CPU cannot compute with */
 const fr_type_traits *fr_get_type_traits(int32_t type);
 
+/* 1 when rows of `type` can be dotted with f32 activations: a vec_dot, and a
+ * from_float for its vec_dot_type (what mul_mat and mul_mat_id need) */
+int fr_type_dot_available(int32_t type);
+
 /* tinyBLAS takes f32/f16/bf16 weights only when rows % 4 == 0 and
  * cols % 8 == 0 (else ggml falls back to vec_dot), and never for 1 token */
 static inline int fr_gemm_dot_applies(const fr_type_traits *t, uint32_t n_rows, uint32_t n_cols, uint32_t n_tokens) {

@@ -62,3 +62,11 @@ const fr_type_traits *fr_get_type_traits(int32_t type) {
   /* holes in the id space (removed or unsupported types) have no name */
   return fr_traits[type].name ? &fr_traits[type] : NULL;
 }
+
+int fr_type_dot_available(int32_t type) {
+  const fr_type_traits *t = fr_get_type_traits(type);
+  if (!t || !t->vec_dot) return 0;
+  if (t->vec_dot_type == FR_TYPE_F32) return 1;
+  const fr_type_traits *a = fr_get_type_traits(t->vec_dot_type);
+  return a && a->from_float;
+}
