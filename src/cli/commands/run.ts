@@ -85,7 +85,8 @@ async function runAction(first: string | undefined, second: string | undefined, 
   const spinner = ora({
     text: `loading ${basename(model)} (${formatBytes(statSync(model).size)}, ${backend}, ${threads || 'all'} threads)`,
     stream: process.stderr,
-    isSilent: !process.stderr.isTTY || opts.json === true,
+    // ora loops forever on a terminal that reports 0 columns (e.g. under `script`).
+    isSilent: !process.stderr.isTTY || (process.stderr.columns ?? 0) <= 0 || opts.json === true,
   }).start();
   const profiler = env.profile || env.trace ? new OpProfiler(env.trace !== undefined) : undefined;
   let engine: Engine;
