@@ -112,6 +112,21 @@ typedef struct fr_mul_mat_params {
   fr_u32 row_bytes;  /* bytes of one row of W */
 } fr_mul_mat_params;
 
+/* CPU only. mul_mat_<type>_r8: mul_mat over W repacked by repack_<type>_r8
+ * into groups of eight rows (native-shim/cpu/quants/blocks.h); row_bytes
+ * is then the repacked bytes per row (block_bytes / 8 per weight block).
+ * repack_<type>_r8: dst = src in that layout, n_rows a multiple of 8,
+ * row_bytes the source row's; block_bytes must equal the layout's size
+ * (TypeScript sizes dst from it). When src views a read-only file mapping
+ * its pages are released afterwards (they are read again if used again).
+ * bindings: 0 src (<type>)[n_rows][n_cols], 1 dst */
+typedef struct fr_repack_params {
+  fr_u32 n_cols;
+  fr_u32 n_rows;
+  fr_u32 row_bytes;
+  fr_u32 block_bytes;
+} fr_repack_params;
+
 /* moe_route_f32: per token, the n_used largest of probs (the router's
  * softmax) in descending order (ties: lower expert first), their probs as
  * weights, divided by their sum when norm != 0 (sum clamped below at

@@ -70,4 +70,12 @@ describe.skipIf(!cc || !libs)('CPU quant kernels vs ggml', () => {
   it('match ggml when built portable (-O2)', () => {
     runChecker('portable', ['-O2']);
   });
+
+  // repacked layouts: the AVX2 kernel and the portable one give the same bits
+  it('repacked (r8) kernels agree bit for bit between the AVX2 and portable builds', () => {
+    const bits = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('r8 '));
+    const native = bits(runChecker('native-r8', ['-O3', '-march=native']));
+    expect(native.length).toBeGreaterThanOrEqual(1);
+    expect(bits(runChecker('portable-r8', ['-O2']))).toEqual(native);
+  });
 });

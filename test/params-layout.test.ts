@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ALL_PARAMS } from '../src/backend/params.js';
 import { OP_BYTES, PATCH_BYTES, PLAN_HEADER_BYTES, FR_MAX_BINDINGS, FR_PLAN_MAGIC } from '../src/backend/plan.js';
 import { FR_ABI_VERSION } from '../src/backend/native-lib.js';
+import { R8_BLOCK_BYTES, R8_ROWS } from '../src/model/repack.js';
+import { ggmlKernelSuffix, ggmlTypeByName } from '../src/gguf/index.js';
 import { cCompiler, compileAndRun } from './helpers/cc.js';
 import { REPO_ROOT } from './helpers/shared.js';
 import { tempDir } from './helpers/tmp.js';
@@ -46,5 +48,15 @@ printf("%zu %zu %zu %zu %zu %zu %zu %d %u %d\\n", sizeof(fr_op), sizeof(fr_patch
 return 0;}\n`;
     const out = compileAndRun(cc!, src, join(tempDir('layout'), 'plan'), [`-I${join(REPO_ROOT, 'native-shim/include')}`]);
     expect(out.trim().split(' ').map(Number)).toEqual([OP_BYTES, PATCH_BYTES, PLAN_HEADER_BYTES, 40, 16, 28, 8, FR_MAX_BINDINGS, FR_PLAN_MAGIC, FR_ABI_VERSION]);
+  });
+
+  it('repacked weight blocks: the sizes TypeScript allocates by are the C layouts\'', () => {
+    const names = [...R8_BLOCK_BYTES.keys()];
+    const src = `#include <stdio.h>\n#include "quants/blocks.h"\nint main(void){
+printf("%d", FR_R8_ROWS);
+${names.map((n) => `printf(" %zu", sizeof(fr_block_${ggmlKernelSuffix(ggmlTypeByName(n)!.id)}_r8));`).join('\n')}
+return 0;}\n`;
+    const out = compileAndRun(cc!, src, join(tempDir('layout'), 'r8'), [`-I${join(REPO_ROOT, 'native-shim/cpu')}`]);
+    expect(out.trim().split(' ').map(Number)).toEqual([R8_ROWS, ...names.map((n) => R8_BLOCK_BYTES.get(n))]);
   });
 });

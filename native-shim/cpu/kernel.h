@@ -50,6 +50,8 @@ extern const fr_kernel_desc fr_op_soft_max_f32;
 extern const fr_kernel_desc fr_op_swiglu_f32;
 extern const fr_kernel_desc fr_op_mul_mat;
 extern const fr_kernel_desc fr_op_mul_mat_id;
+extern const fr_kernel_desc fr_op_mul_mat_r8; /* mul_mat over weights repacked by fr_op_repack_r8 */
+extern const fr_kernel_desc fr_op_repack_r8;
 extern const fr_kernel_desc fr_op_moe_route_f32;
 extern const fr_kernel_desc fr_op_moe_sum_f32;
 

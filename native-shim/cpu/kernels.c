@@ -60,6 +60,12 @@ static void build_registry(void) {
     add(&fr_op_mul_mat, name, g_types[i].type);
     snprintf(name, sizeof name, "mul_mat_id_%s", g_types[i].name);
     add(&fr_op_mul_mat_id, name, g_types[i].type);
+    if (fr_get_r8_traits(g_types[i].type)) {
+      snprintf(name, sizeof name, "mul_mat_%s_r8", g_types[i].name);
+      add(&fr_op_mul_mat_r8, name, g_types[i].type);
+      snprintf(name, sizeof name, "repack_%s_r8", g_types[i].name);
+      add(&fr_op_repack_r8, name, g_types[i].type);
+    }
   }
 }
 

@@ -10,6 +10,12 @@
  * tiles of FR_MM_ROWS weight rows x FR_MM_TOKENS tokens handed out through
  * an atomic counter: inside a tile one weight row is reused from L1 across
  * all its tokens, and the tile's activations stay in L2 across its rows.
+ *
+ * mul_mat_<type>_r8 is the same product over weights repacked eight rows
+ * to a block (quants.h fr_r8_traits): tiles are whole groups of eight rows,
+ * and one kernel call covers eight rows by up to four tokens. For a single
+ * token the tiles are longer (FR_MM_R8_DECODE_GROUPS) so each thread reads
+ * long runs of memory, which the prefetchers follow.
  */
 #include <stdatomic.h>
 
@@ -19,6 +25,8 @@
 
 #define FR_MM_ROWS 16u
 #define FR_MM_TOKENS 32u
+#define FR_MM_R8_GROUPS 2u
+#define FR_MM_R8_DECODE_GROUPS 4u
 
 static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) {
   const fr_mul_mat_params *p = vp;
@@ -40,6 +48,8 @@ static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) 
 typedef struct task {
   const fr_mul_mat_params *p;
   const fr_type_traits *tt;
+  const fr_r8_traits *r8;   /* repacked weights: the kernel, else NULL */
+  uint32_t tile_rows;
   fr_from_float_fn quantize;
   const uint8_t *w;
   const float *x;
@@ -84,11 +94,47 @@ static void compute(void *arg, int ith, int nth) {
   }
 }
 
+static void compute_r8(void *arg, int ith, int nth) {
+  (void)ith, (void)nth;
+  task *t = arg;
+  const fr_mul_mat_params *p = t->p;
+  for (uint64_t u; (u = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->tiles;) {
+    const uint32_t tok0 = (uint32_t)(u / t->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % t->row_tiles * t->tile_rows);
+    const uint32_t tok1 = tok0 + FR_MM_TOKENS < p->n_tokens ? tok0 + FR_MM_TOKENS : p->n_tokens;
+    const uint32_t row1 = row0 + t->tile_rows < p->n_rows ? row0 + t->tile_rows : p->n_rows;
+    for (uint32_t r = row0; r < row1; r += FR_R8_ROWS)
+      t->r8->gemm((int)p->n_cols, (int)(tok1 - tok0), t->dst + (uint64_t)tok0 * p->n_rows + r, p->n_rows,
+                  t->w + (uint64_t)r * p->row_bytes, t->xq + tok0 * t->xq_row_bytes, t->xq_row_bytes);
+  }
+}
+
+static int32_t check_r8(const fr_kernel_desc *k, const void *vp, const fr_view *v) {
+  const fr_mul_mat_params *p = vp;
+  const fr_r8_traits *r8 = fr_get_r8_traits(k->type);
+  const fr_type_traits *tt = fr_get_type_traits(k->type);
+  if (p->n_cols == 0 || p->n_cols % (uint32_t)tt->blck_size)
+    return fr_bad_params(k, "n_cols %u is not a positive whole number of blocks", p->n_cols);
+  if (p->n_rows % FR_R8_ROWS) return fr_bad_params(k, "n_rows %u is not a multiple of %u", p->n_rows, FR_R8_ROWS);
+  const uint64_t rb = (uint64_t)p->n_cols / (uint64_t)tt->blck_size * (uint64_t)r8->block_bytes / FR_R8_ROWS;
+  if (p->row_bytes != rb)
+    return fr_bad_params(k, "row_bytes %u, repacked rows of %u elements take %llu", p->row_bytes, p->n_cols, (unsigned long long)rb);
+  int32_t rc;
+  if ((rc = fr_need(k, v, 0, fr_mul3(p->n_rows, rb, 1), 2)) ||
+      (rc = fr_need(k, v, 1, fr_mul3(p->n_tokens, p->n_cols, 4), 4)) ||
+      (rc = fr_need(k, v, 2, fr_mul3(p->n_tokens, p->n_rows, 4), 4)))
+    return rc;
+  return FR_OK;
+}
+
 static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, const fr_view *v) {
   const fr_mul_mat_params *p = vp;
   if (p->n_tokens == 0 || p->n_rows == 0) return FR_OK;
   task t = {.p = p, .tt = fr_get_type_traits(k->type), .w = v[0].ptr, .x = (const float *)v[1].ptr,
-            .dst = (float *)v[2].ptr};
+            .dst = (float *)v[2].ptr, .tile_rows = FR_MM_ROWS};
+  if (k->check == check_r8) {
+    t.r8 = fr_get_r8_traits(k->type);
+    t.tile_rows = FR_R8_ROWS * (p->n_tokens == 1 ? FR_MM_R8_DECODE_GROUPS : FR_MM_R8_GROUPS);
+  }
   const int32_t vd = t.tt->vec_dot_type;
   if (vd == FR_TYPE_F32) {
     t.xq = v[1].ptr;
@@ -100,10 +146,10 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
     if (!t.xq) return fr_fail_context(FR_E_NOMEM, "%s: ", k->name);
     fr_parallel(dev, convert, &t, (uint64_t)p->n_tokens * p->n_cols);
   }
-  t.row_tiles = ((uint64_t)p->n_rows + FR_MM_ROWS - 1) / FR_MM_ROWS;
+  t.row_tiles = ((uint64_t)p->n_rows + t.tile_rows - 1) / t.tile_rows;
   t.tiles = t.row_tiles * (((uint64_t)p->n_tokens + FR_MM_TOKENS - 1) / FR_MM_TOKENS);
   atomic_init(&t.next, 0);
-  fr_parallel(dev, compute, &t, (uint64_t)p->n_rows * p->n_cols * p->n_tokens);
+  fr_parallel(dev, t.r8 ? compute_r8 : compute, &t, (uint64_t)p->n_rows * p->n_cols * p->n_tokens);
   return FR_OK;
 }
 
@@ -115,4 +161,16 @@ const fr_kernel_desc fr_op_mul_mat = {
     .check = check,
     .run = run,
     .available = fr_type_dot_available,
+};
+
+static int r8_available(int32_t type) { return fr_type_dot_available(type) && fr_get_r8_traits(type) != NULL; }
+
+const fr_kernel_desc fr_op_mul_mat_r8 = {
+    .n_bindings = 3,
+    .params_size = sizeof(fr_mul_mat_params),
+    .writes = 1u << 2,
+    .binding_names = {"W", "x", "dst"},
+    .check = check_r8,
+    .run = run,
+    .available = r8_available,
 };

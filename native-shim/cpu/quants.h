@@ -54,6 +54,23 @@ typedef struct fr_type_traits {
   fr_vec_dot4_fn vec_dot4;
 } fr_type_traits;
 
+/*
+ * Repacked weight layouts (quants/blocks.h, e.g. q4_K_r8): FR_R8_ROWS rows
+ * of a type interleaved at load for a faster matrix kernel. gemm computes
+ * eight rows against nt tokens: s[t*s_stride + r] for r < 8, t < nt, from
+ * one block row w and activations act + t*a_stride bytes (vec_dot_type).
+ */
+#define FR_R8_ROWS 8
+typedef void (*fr_repack_fn)(const void *src, size_t src_row_bytes, void *dst, int n);
+typedef void (*fr_gemm_r8_fn)(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
+typedef struct fr_r8_traits {
+  int32_t block_bytes; /* one repacked block: eight rows x one weight block */
+  fr_repack_fn repack;
+  fr_gemm_r8_fn gemm;
+} fr_r8_traits;
+/* NULL where `type` has no repacked layout */
+const fr_r8_traits *fr_get_r8_traits(int32_t type);
+
 /* NULL for a type the CPU cannot compute with */
 const fr_type_traits *fr_get_type_traits(int32_t type);
 

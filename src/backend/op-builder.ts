@@ -3,7 +3,7 @@ import type { Device } from './device.js';
 import { metalDispatch } from './metal-geometry.js';
 import {
   AttnParams, BinaryParams, GetRowsParams, GluParams, KvStoreParams, MoeRouteParams, MoeSumParams, MulMatIdParams, MulMatParams,
-  type ParamsStruct, RmsNormParams, RopeParams, SoftmaxParams,
+  type ParamsStruct, RepackParams, RmsNormParams, RopeParams, SoftmaxParams,
 } from './params.js';
 import { type Binding, type OpRecord, type ParamPatch, Slot } from './plan.js';
 
@@ -18,7 +18,10 @@ export type KvType = 'f16' | 'f32' | 'q8_0';
 
 export interface WeightBinding extends Binding {
   readonly type: number;
+  /** Bytes per row as stored: the file's, or the repacked layout's. */
   readonly rowBytes: number;
+  /** 'r8': repacked on the CPU eight rows to a block (src/model/repack.ts). */
+  readonly layout?: 'r8';
 }
 
 /**
@@ -78,8 +81,14 @@ export class OpBuilder {
   }
 
   mulMat(w: WeightBinding, x: Binding, dst: Binding, nCols: number, nRows: number, nTokens: Count): void {
-    this.push(`mul_mat_${ggmlKernelSuffix(w.type)}`, [w, x, dst], MulMatParams,
+    this.push(`mul_mat_${ggmlKernelSuffix(w.type)}${w.layout === 'r8' ? '_r8' : ''}`, [w, x, dst], MulMatParams,
       { n_cols: nCols, n_rows: nRows, n_tokens: nTokens, row_bytes: w.rowBytes });
+  }
+
+  /** CPU only, once at load: `dst` = the rows of `src` in the type's repacked layout. */
+  repack(src: WeightBinding, dst: Binding, nCols: number, nRows: number, blockBytes: number): void {
+    this.push(`repack_${ggmlKernelSuffix(src.type)}_r8`, [src, dst], RepackParams,
+      { n_cols: nCols, n_rows: nRows, row_bytes: src.rowBytes, block_bytes: blockBytes });
   }
 
   add(a: Binding, b: Binding, dst: Binding, n: Count, nB: Count): void {

@@ -98,7 +98,11 @@ export const MoeSumParams = new ParamsStruct('fr_moe_sum_params', [
   ['n_cols', 'u32'], ['n_used', 'u32'], ['n_tokens', 'u32'], ['_pad', 'u32'],
 ] as const);
 
+export const RepackParams = new ParamsStruct('fr_repack_params', [
+  ['n_cols', 'u32'], ['n_rows', 'u32'], ['row_bytes', 'u32'], ['block_bytes', 'u32'],
+]);
+
 export const ALL_PARAMS: readonly ParamsStruct<string>[] = [
   GetRowsParams, RmsNormParams, BinaryParams, RopeParams, KvStoreParams, AttnParams, SoftmaxParams, GluParams, MulMatParams,
-  MoeRouteParams, MulMatIdParams, MoeSumParams,
+  MoeRouteParams, MulMatIdParams, MoeSumParams, RepackParams,
 ];

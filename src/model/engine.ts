@@ -7,6 +7,8 @@ import { readGguf, type GgufFile } from '../gguf/index.js';
 import { type HParams, readHParams } from './hparams.js';
 import { buildLlamaGraph, type StepBuffers } from './llama-graph.js';
 import { loadLlamaWeights } from './llama-weights.js';
+import { repackModelWeights } from './repack.js';
+import { readProfileEnv } from '../profile/env.js';
 import { Weights } from './weights.js';
 
 export interface EngineOptions {
@@ -23,6 +25,8 @@ export interface EngineOptions {
   readonly eager?: boolean;
   /** With eager: called after each op with its time (FERRUM_PROFILE / FERRUM_TRACE). */
   readonly onOp?: (op: OpRecord, step: number, startMs: number, endMs: number) => void;
+  /** CPU: repack weights whose type has a faster layout (repack.ts); default FERRUM_REPACK, else on. */
+  readonly repack?: boolean;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -89,7 +93,9 @@ export class Engine {
     const lb = device.contents(logits.buffer);
     this.logitsView = new Float32Array(lb.buffer, lb.byteOffset, hp.nVocab * maxOutputs);
 
-    const mw = loadLlamaWeights(weights, hp);
+    const loaded = loadLlamaWeights(weights, hp);
+    const repack = device.kind === 'cpu' && (options.repack ?? readProfileEnv().repack);
+    const mw = repack ? repackModelWeights(device, loaded, (bytes) => alloc(bytes).buffer) : loaded;
     const build = (tokens: number, prefill: boolean): OpRecord[] => {
       const b = new OpBuilder(device, { [Slot.NTokens]: tokens, [Slot.NOut]: Math.min(maxOutputs, tokens), [Slot.Pos0]: nCtx }, prefill);
       buildLlamaGraph(b, hp, mw, bufs, { batch, nCtx, kvType });

@@ -20,7 +20,10 @@ export interface Weight extends Binding {
   readonly type: number;
   /** ggml order: [row length, rows, ...]. */
   readonly dims: readonly number[];
+  /** Bytes per row as stored: the file's, or the repacked layout's. */
   readonly rowBytes: number;
+  /** 'r8': a CPU copy repacked eight rows to a block (repack.ts); absent: the file's bytes. */
+  readonly layout?: 'r8';
 }
 
 /** Tensors of a mapped GGUF, wrapped zero-copy, checked by name and shape before use. */

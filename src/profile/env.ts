@@ -13,6 +13,8 @@ export interface ProfileEnv {
   readonly backend: ExecutorKind | undefined;
   /** FERRUM_THREADS=N: default thread count. */
   readonly threads: number | undefined;
+  /** FERRUM_REPACK=0: keep the file's weight layouts on the CPU (default: repack where faster). */
+  readonly repack: boolean;
 }
 
 const on = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
@@ -34,6 +36,7 @@ export function readProfileEnv(env: NodeJS.ProcessEnv = process.env): ProfileEnv
     debugSync: on(env.FERRUM_DEBUG_SYNC),
     backend: backend === 'cpu' || backend === 'metal' ? backend : undefined,
     threads,
+    repack: env.FERRUM_REPACK === undefined || env.FERRUM_REPACK === '' || on(env.FERRUM_REPACK),
   };
 }
 

@@ -11,9 +11,14 @@ export function seededTokens(n: number, nVocab: number, seed: number): number[] 
   return out;
 }
 
-/** ferrum's logits after every token (teacher-forced), prefilled in batches of 64. */
-export function ferrumLogits(model: string, tokens: readonly number[]): Float32Array[] {
-  const e = Engine.load(model, { nCtx: tokens.length, batch: 64, maxOutputs: 64, threads: 2 });
+/**
+ * ferrum's logits after every token (teacher-forced), prefilled in batches
+ * of 64 (batch 1: one decode step per token). `repack` forces the CPU's
+ * weight layout either way (default: FERRUM_REPACK, else repacked).
+ */
+export function ferrumLogits(model: string, tokens: readonly number[], opts: { batch?: number; repack?: boolean } = {}): Float32Array[] {
+  const batch = opts.batch ?? 64;
+  const e = Engine.load(model, { nCtx: tokens.length, batch, maxOutputs: batch, threads: 2, ...(opts.repack === undefined ? {} : { repack: opts.repack }) });
   try {
     return e.eval(tokens, 0, tokens.map((_, i) => i));
   } finally {

@@ -474,6 +474,86 @@ static void check_vec_dot4(const struct tcase *tc, const fr_type_traits *t) {
   result(bad == 0, tc->name, "vec_dot4", buf);
 }
 
+/* repacked layouts: eight rows by 1..5 tokens from one repacked group must
+ * be each row's dot product to the vec_dot tolerance (the float order
+ * differs), every output must be written, and the outputs' bits are hashed
+ * so the test can require the AVX2 and portable builds to agree exactly */
+static void check_r8(const struct tcase *tc, const fr_type_traits *t, const fr_r8_traits *r8) {
+  char buf[256];
+  const fr_type_traits *at = fr_get_type_traits(t->vec_dot_type);
+  long dots = 0, bad = 0;
+  uint64_t hash = 0xcbf29ce484222325u;
+  for (int li = 0; li < N_LENGTHS; li++) {
+    const int n = lengths[li];
+    const size_t wb = row_bytes(t, n), ab = row_bytes(at, n);
+    const size_t rb = (size_t)(n / t->blck_size) * (size_t)r8->block_bytes;
+    for (int d = 0; d < D_COUNT; d++) {
+      for (int r = 0; r < FR_R8_ROWS; r++) fill_row(xs + (size_t)r * n, n, (d + r) % D_COUNT);
+      g_quantize_chunk(tc->type, xs, qw, 0, FR_R8_ROWS, n, NULL);
+      uint8_t *packed = malloc(rb);
+      r8->repack(qw, wb, packed, n);
+      for (int k = 0; k < 5; k++) {
+        fill_row(ys, n, (d + k) % D_COUNT == D_NORMAL ? D_OUTLIERS : (d + k) % D_COUNT);
+        at->from_float(ys, qa_ours + k * ab, n);
+      }
+      for (int nt = 1; nt <= 5; nt++) {
+        float out[5 * 9];
+        for (int i = 0; i < 5 * 9; i++) out[i] = NAN;
+        r8->gemm(n, nt, out, 9, packed, qa_ours, ab);
+        for (int k = 0; k < nt; k++)
+          for (int r = 0; r < FR_R8_ROWS; r++, dots++) {
+            float one;
+            t->vec_dot(n, &one, qw + r * wb, qa_ours + k * ab);
+            t->to_float(qw + r * wb, deq_ours, n);
+            at->to_float(qa_ours + k * ab, deq_act, n);
+            double scale = 0;
+            for (int i = 0; i < n; i++) scale += fabs((double)deq_ours[i] * deq_act[i]);
+            const float got = out[9 * k + r];
+            if (!(fabs((double)got - one) <= 1e-5 * scale) && bad++ < 3)
+              printf("  %s r8 n=%d nt=%d token %d row %d: %.9g, vec_dot %.9g (sum|wa| %.3g)\n", tc->name, n, nt, k, r,
+                     got, one, scale);
+          }
+        for (int k = 0; k < nt; k++)
+          if (!isnan(out[9 * k + 8]) && bad++ < 3) printf("  %s r8: wrote past row 8\n", tc->name);
+      }
+      free(packed);
+    }
+  }
+  snprintf(buf, sizeof buf, "%ld dots within 1e-5 sum|wa| of vec_dot", dots);
+  result(bad == 0, tc->name, "r8 gemm", buf);
+
+  /* Bits: inputs made without float math (the generator above rounds
+   * differently per build): random quant bytes with in-range fp16 scales
+   * (Q4_K: d, dmin lead each block), integer activations quantized exactly. */
+  if (tc->type != FR_TYPE_Q4_K) return;
+  g_rng = 0x5eedb175; /* the draws above depend on float rounding */
+  const int n = 4096;
+  const size_t wb = row_bytes(t, n), ab = row_bytes(at, n);
+  uint8_t *packed = malloc((size_t)(n / t->blck_size) * (size_t)r8->block_bytes);
+  for (size_t i = 0; i < FR_R8_ROWS * wb; i++) qw[i] = (uint8_t)rnd64();
+  for (size_t b = 0; b < FR_R8_ROWS * wb / (size_t)t->type_size; b++) {
+    const uint16_t d = (uint16_t)(0x1c00 + (rnd64() & 0x0fff)), dmin = (uint16_t)(0x1800 + (rnd64() & 0x0fff));
+    memcpy(qw + b * (size_t)t->type_size, &d, 2);
+    memcpy(qw + b * (size_t)t->type_size + 2, &dmin, 2);
+  }
+  r8->repack(qw, wb, packed, n);
+  for (int k = 0; k < 5; k++) {
+    for (int i = 0; i < n; i++) ys[i] = (float)((int)(rnd64() % 255) - 127) * (float)(1 + k);
+    at->from_float(ys, qa_ours + k * ab, n);
+  }
+  for (int nt = 1; nt <= 5; nt++) {
+    float out[5 * 8];
+    r8->gemm(n, nt, out, 8, packed, qa_ours, ab);
+    for (int i = 0; i < nt * 8; i++) {
+      uint32_t bits;
+      memcpy(&bits, &out[i], sizeof bits);
+      hash = (hash ^ bits) * 0x100000001b3u;
+    }
+  }
+  free(packed);
+  printf("r8 %s bits %016llx\n", tc->name, (unsigned long long)hash);
+}
+
 /* ---- loading ggml ---- */
 
 static void *sym(void *lib, const char *name, const char *path) {
@@ -536,7 +616,8 @@ int main(int argc, char **argv) {
   ((void_fn)sym(cpu, "ggml_cpu_init", cpu_path))();
   g_traits_cpu = (get_traits_cpu_fn)sym(cpu, "ggml_get_type_traits_cpu", cpu_path);
 
-  const size_t cap = (size_t)ROWS * MAX_N * sizeof(float) + 4096;
+  /* FR_R8_ROWS rows for the repacked check, ROWS for the others */
+  const size_t cap = (size_t)(ROWS > FR_R8_ROWS ? ROWS : FR_R8_ROWS) * MAX_N * sizeof(float) + 4096;
   xs = malloc(cap), ys = malloc(cap), deq_ours = malloc(cap), deq_ggml = malloc(cap), deq_act = malloc(cap);
   qw = malloc(cap), qa_ours = malloc(cap), qa_ggml = malloc(cap);
 
@@ -555,6 +636,8 @@ int main(int argc, char **argv) {
     if (t->from_float) check_from_float(tc, t);
     if (t->vec_dot) check_vec_dot(tc, t);
     if (t->vec_dot4) check_vec_dot4(tc, t);
+    const fr_r8_traits *r8 = fr_get_r8_traits(tc->type);
+    if (r8) check_r8(tc, t, r8);
   }
   printf("%d passed, %d failed\n", g_pass, g_fail);
   return g_fail == 0 ? 0 : 1;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../quants.h" /* FR_R8_ROWS */
+
 typedef uint16_t fr_half; /* IEEE binary16 bits */
 
 #define FR_QK4_0 32
@@ -103,6 +105,25 @@ typedef struct {
   fr_half d;
 } fr_block_q6_K;
 
+/*
+ * q4_K_r8: ferrum's own CPU layout (not a ggml type; never in a file).
+ * Eight Q4_K rows repacked at load, one block per super-block column:
+ * what the eight rows need for 256 columns lies together, the 6-bit
+ * scales and mins are unpacked once instead of per dot product, and each
+ * 32-byte run of qs holds four bytes of every row, so one vector of int8
+ * activations (4 broadcast to all rows) multiplies all eight rows at once
+ * and the eight results stay in the eight lanes (no horizontal sums).
+ * Byte b of qs[c][g][r] is row r's qs[32c + 4g + b]: low nibble column
+ * 64c + 4g + b, high nibble column 64c + 32 + 4g + b.
+ */
+typedef struct {
+  fr_half d[FR_R8_ROWS];
+  fr_half dmin[FR_R8_ROWS];
+  uint8_t scales[8][FR_R8_ROWS];   /* [sub-block j][row r] */
+  uint8_t mins[4][FR_R8_ROWS][2];  /* [pair p][row r][sub-block 2p + k] */
+  uint8_t qs[4][8][FR_R8_ROWS][4]; /* [c][g][row r][b] */
+} fr_block_q4_K_r8;
+
 /* activation partner of the K-quants and iq4_xs; the float scale and the
  * per-16 sums let the weights' mins be applied without touching qs */
 typedef struct {
@@ -136,6 +157,7 @@ _Static_assert(sizeof(fr_block_q8_1) == 36, "block_q8_1 size");
 _Static_assert(sizeof(fr_block_q2_K) == 84, "block_q2_K size");
 _Static_assert(sizeof(fr_block_q3_K) == 110, "block_q3_K size");
 _Static_assert(sizeof(fr_block_q4_K) == 144, "block_q4_K size");
+_Static_assert(sizeof(fr_block_q4_K_r8) == 1184, "block_q4_K_r8 size");
 _Static_assert(sizeof(fr_block_q5_K) == 176, "block_q5_K size");
 _Static_assert(sizeof(fr_block_q6_K) == 210, "block_q6_K size");
 _Static_assert(sizeof(fr_block_q8_K) == 292, "block_q8_K size");

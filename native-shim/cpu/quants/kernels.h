@@ -190,6 +190,20 @@ static inline float frq_hadd8(const float *l) {
   return (s0 + s1) + (s2 + s3);
 }
 
+/* Q4_K/Q5_K pack 8 6-bit scales and 8 6-bit mins into 12 bytes: entries
+ * 0-3 sit whole in bytes 0-3 (scales) and 4-7 (mins); entries 4-7 keep
+ * their low nibbles in bytes 8-11 and their top 2 bits in the spare top
+ * bits of bytes 0-3 (scales) and 4-7 (mins). */
+static inline void fr_k4_scale_min(const uint8_t *restrict p, int j, int32_t *restrict sc, int32_t *restrict mn) {
+  if (j < 4) {
+    *sc = p[j] & 63;
+    *mn = p[j + 4] & 63;
+  } else {
+    *sc = (p[j + 4] & 0x0f) | ((p[j - 4] >> 6) << 4);
+    *mn = (p[j + 4] >> 4) | ((p[j] >> 6) << 4);
+  }
+}
+
 /* fp.c */
 void fr_f32_to_float(const void *x, float *y, int64_t n);
 void fr_f32_from_float(const float *x, void *y, int64_t n);
@@ -239,6 +253,10 @@ void fr_vec_dot4_q6_K_q8_K(int n, float *s, size_t s_stride, const void *w, cons
 #else
 #define FR_DOT4(f) NULL
 #endif
+
+/* q4_K_r8.c (repack; portable kernel) and x86_avx2_r8.c (AVX2 kernel) */
+void fr_repack_q4_K_r8(const void *src, size_t src_row_bytes, void *dst, int n);
+void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
 
 /* q8_k.c */
 void fr_q8_K_to_float(const void *x, float *y, int64_t n);

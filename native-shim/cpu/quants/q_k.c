@@ -26,20 +26,6 @@ static inline void fr_q3_K_scales(const uint8_t *restrict p, int32_t out[16]) {
   }
 }
 
-/* Q4_K/Q5_K pack 8 6-bit scales and 8 6-bit mins into 12 bytes: entries
- * 0-3 sit whole in bytes 0-3 (scales) and 4-7 (mins); entries 4-7 keep
- * their low nibbles in bytes 8-11 and their top 2 bits in the spare top
- * bits of bytes 0-3 (scales) and 4-7 (mins). */
-static inline void fr_k4_scale_min(const uint8_t *restrict p, int j, int32_t *restrict sc, int32_t *restrict mn) {
-  if (j < 4) {
-    *sc = p[j] & 63;
-    *mn = p[j + 4] & 63;
-  } else {
-    *sc = (p[j + 4] & 0x0f) | ((p[j - 4] >> 6) << 4);
-    *mn = (p[j + 4] >> 4) | ((p[j] >> 6) << 4);
-  }
-}
-
 /* sum of w[j]*a[j] over one super-block; |w| < 2^12 keeps it within int32 */
 static inline int32_t fr_dot256(const int16_t *restrict w, const int8_t *restrict a) {
   int32_t s = 0;

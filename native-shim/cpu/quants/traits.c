@@ -70,3 +70,8 @@ int fr_type_dot_available(int32_t type) {
   const fr_type_traits *a = fr_get_type_traits(t->vec_dot_type);
   return a && a->from_float;
 }
+
+const fr_r8_traits *fr_get_r8_traits(int32_t type) {
+  static const fr_r8_traits q4_K = {sizeof(fr_block_q4_K_r8), fr_repack_q4_K_r8, fr_gemm_q4_K_r8_q8_K};
+  return type == FR_TYPE_Q4_K ? &q4_K : NULL;
+}

@@ -1,0 +1,98 @@
+/*
+ * x86_avx2_r8.c — AVX2 kernel for q4_K_r8 (blocks.h): eight weight rows
+ * times up to four tokens, the eight rows in the eight lanes.
+ *
+ * Per 32 bytes of qs: mask/shift the nibbles once, then for each token
+ * broadcast four activation bytes to all rows and vpmaddubsw. Eight such
+ * products (one sub-block of 32 columns) are summed in int16 before one
+ * vpmaddwd applies the sub-block scale: each is at most 2*15*127 = 3810,
+ * so eight stay below 32767. Mins go through Q8_K's bsums as in the
+ * unpacked kernel. Same integers, same fused float steps as the portable
+ * kernel in q4_K_r8.c, so the two agree bit for bit.
+ */
+#include "kernels.h"
+
+#if FR_QUANTS_AVX2
+#include <immintrin.h>
+
+/* int16 pairs (s_r, s_r) in lane r from eight bytes s_0..s_7 */
+static inline __m256i r8_scale_pairs(const uint8_t *p) {
+  const __m256i x = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p));
+  return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
+}
+
+static inline __m256i bcast4(const int8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, float *s, size_t s_stride,
+                                                          const fr_block_q4_K_r8 *restrict x, const uint8_t *act,
+                                                          size_t a_stride) {
+  const int nb = n / FR_QK_K;
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  __m256 acc[4], macc[4];
+  for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps(), macc[t] = _mm256_setzero_ps();
+  for (int i = 0; i < nb; i++) {
+    const fr_block_q8_K *y[4];
+    for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;
+    /* weights a few blocks ahead: decode streams them from memory */
+    _mm_prefetch((const char *)(x + i + 2), _MM_HINT_T0);
+    _mm_prefetch((const char *)(x + i + 2) + 64, _MM_HINT_T0);
+    __m256i isum[4];
+    for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+      const uint8_t *pf = (const uint8_t *)(x + i + 2) + 128 + 256 * c;
+      _mm_prefetch((const char *)pf, _MM_HINT_T0);
+      _mm_prefetch((const char *)pf + 64, _MM_HINT_T0);
+      _mm_prefetch((const char *)pf + 128, _MM_HINT_T0);
+      _mm_prefetch((const char *)pf + 192, _MM_HINT_T0);
+      __m256i lo16[4], hi16[4];
+      for (int t = 0; t < nt; t++) lo16[t] = _mm256_setzero_si256(), hi16[t] = _mm256_setzero_si256();
+      for (int g = 0; g < 8; g++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)x[i].qs[c][g]);
+        const __m256i lo = _mm256_and_si256(q, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        for (int t = 0; t < nt; t++) {
+          const int8_t *a = y[t]->qs + 64 * c + 4 * g;
+          lo16[t] = _mm256_add_epi16(lo16[t], _mm256_maddubs_epi16(lo, bcast4(a)));
+          hi16[t] = _mm256_add_epi16(hi16[t], _mm256_maddubs_epi16(hi, bcast4(a + 32)));
+        }
+      }
+      const __m256i sl = r8_scale_pairs(x[i].scales[2 * c]), sh = r8_scale_pairs(x[i].scales[2 * c + 1]);
+      for (int t = 0; t < nt; t++)
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(lo16[t], sl), _mm256_madd_epi16(hi16[t], sh)));
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
+    const __m256 dmw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].dmin));
+    __m256i mn[4];
+    for (int p = 0; p < 4; p++) mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)x[i].mins[p]));
+    for (int t = 0; t < nt; t++) {
+      /* sub-block sums of the activations, as int16 pairs (2p, 2p+1) */
+      const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y[t]->bsums),
+                                        _mm_loadu_si128((const __m128i *)(y[t]->bsums + 8)));
+      __m256i imin = _mm256_madd_epi16(mn[0], _mm256_set1_epi32(_mm_extract_epi32(bs, 0)));
+      imin = _mm256_add_epi32(imin, _mm256_madd_epi16(mn[1], _mm256_set1_epi32(_mm_extract_epi32(bs, 1))));
+      imin = _mm256_add_epi32(imin, _mm256_madd_epi16(mn[2], _mm256_set1_epi32(_mm_extract_epi32(bs, 2))));
+      imin = _mm256_add_epi32(imin, _mm256_madd_epi16(mn[3], _mm256_set1_epi32(_mm_extract_epi32(bs, 3))));
+      const __m256 dy = _mm256_set1_ps(y[t]->d);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, dy), acc[t]);
+      macc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_mul_ps(dmw, dy), macc[t]);
+    }
+  }
+  for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, _mm256_sub_ps(acc[t], macc[t]));
+}
+
+void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
+  const uint8_t *a = act;
+  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) gemm_nt(n, 4, s, s_stride, w, a, a_stride);
+  switch (nt) {
+  case 3: gemm_nt(n, 3, s, s_stride, w, a, a_stride); break;
+  case 2: gemm_nt(n, 2, s, s_stride, w, a, a_stride); break;
+  case 1: gemm_nt(n, 1, s, s_stride, w, a, a_stride); break;
+  default: break;
+  }
+}
+
+#endif /* FR_QUANTS_AVX2 */
