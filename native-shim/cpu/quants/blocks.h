@@ -124,6 +124,36 @@ typedef struct {
   uint8_t qs[4][8][FR_R8_ROWS][4]; /* [c][g][row r][b] */
 } fr_block_q4_K_r8;
 
+/*
+ * q6_K_r8: eight Q6_K rows per block. Every 32-byte run holds four bytes
+ * of each row, as in q4_K_r8. ql[h][p][g][r][b] is row r's ql[64h + 32p +
+ * 4g + b] (low nibble column 128h + 32p + 4g + b, high nibble that + 64);
+ * qh[h][g][r][b] is row r's qh[32h + 4g + b] (bit pairs for columns
+ * 128h + 4g + b + 32k, k = 0..3). scales[q][r][k] is row r's scale of
+ * sub-block 2q + k (pairs, so one vpmaddwd applies two against Q8_K's
+ * per-16 sums).
+ */
+typedef struct {
+  fr_half d[FR_R8_ROWS];
+  int8_t scales[8][FR_R8_ROWS][2];
+  uint8_t ql[2][2][8][FR_R8_ROWS][4];
+  uint8_t qh[2][8][FR_R8_ROWS][4];
+} fr_block_q6_K_r8;
+
+/* q4_0_r8: eight Q4_0 rows per block of 32 columns; qs[g][r][b] is row r's
+ * qs[4g + b] (low nibble column 4g + b, high nibble 16 + 4g + b) */
+typedef struct {
+  fr_half d[FR_R8_ROWS];
+  uint8_t qs[4][FR_R8_ROWS][4];
+} fr_block_q4_0_r8;
+
+/* q8_0_r8: eight Q8_0 rows per block of 32 columns; qs[g][r][b] is row r's
+ * qs[4g + b] */
+typedef struct {
+  fr_half d[FR_R8_ROWS];
+  int8_t qs[8][FR_R8_ROWS][4];
+} fr_block_q8_0_r8;
+
 /* activation partner of the K-quants and iq4_xs; the float scale and the
  * per-16 sums let the weights' mins be applied without touching qs */
 typedef struct {
@@ -158,6 +188,9 @@ _Static_assert(sizeof(fr_block_q2_K) == 84, "block_q2_K size");
 _Static_assert(sizeof(fr_block_q3_K) == 110, "block_q3_K size");
 _Static_assert(sizeof(fr_block_q4_K) == 144, "block_q4_K size");
 _Static_assert(sizeof(fr_block_q4_K_r8) == 1184, "block_q4_K_r8 size");
+_Static_assert(sizeof(fr_block_q6_K_r8) == 8 * 210, "block_q6_K_r8 size");
+_Static_assert(sizeof(fr_block_q4_0_r8) == 8 * 18, "block_q4_0_r8 size");
+_Static_assert(sizeof(fr_block_q8_0_r8) == 8 * 34, "block_q8_0_r8 size");
 _Static_assert(sizeof(fr_block_q5_K) == 176, "block_q5_K size");
 _Static_assert(sizeof(fr_block_q6_K) == 210, "block_q6_K size");
 _Static_assert(sizeof(fr_block_q8_K) == 292, "block_q8_K size");
