@@ -12,11 +12,11 @@ export const R8_ROWS = 8;
  * ggml type that has a repacked layout on the CPU. The layouts are defined
  * in native-shim/cpu/quants/blocks.h; test/params-layout.test.ts compares.
  */
-export const R8_BLOCK_BYTES: ReadonlyMap<string, number> = new Map([['Q4_K', 1184]]);
+export const R8_BLOCK_BYTES: ReadonlyMap<string, number> = new Map([['Q4_K', 1184], ['Q6_K', 1680]]);
 
 /**
  * Copies every matrix the CPU backend would multiply fastest in a repacked
- * layout (today Q4_K: its AVX2 kernel runs 8 rows x 4 tokens per call with
+ * layout (Q4_K, Q6_K: their AVX2 kernels run 8 rows x 4 tokens per call with
  * no horizontal sums and scales unpacked once) into new buffers, once at
  * load. Embedding tables keep the file's layout for get_rows; where the
  * output is tied to token_embd, the output gets its own repacked copy.

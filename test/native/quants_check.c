@@ -525,17 +525,26 @@ static void check_r8(const struct tcase *tc, const fr_type_traits *t, const fr_r
   /* Bits: inputs made without float math (the generator above rounds
    * differently per build): random quant bytes with in-range fp16 scales
    * (Q4_K: d, dmin lead each block), integer activations quantized exactly. */
-  if (tc->type != FR_TYPE_Q4_K) return;
+  /* byte offsets of the fp16 scales inside one block of the type */
+  static const struct { int32_t type; int n; int off[2]; } halves[] = {
+      {FR_TYPE_Q4_K, 2, {0, 2}}, {FR_TYPE_Q6_K, 1, {208}}, {FR_TYPE_Q4_0, 1, {0}}, {FR_TYPE_Q8_0, 1, {0}}};
+  int hi = -1;
+  for (int i = 0; i < (int)(sizeof halves / sizeof halves[0]); i++)
+    if (halves[i].type == tc->type) hi = i;
+  if (hi < 0) {
+    result(false, tc->name, "r8 bits", "no fp16 scale offsets for this type in check_r8");
+    return;
+  }
   g_rng = 0x5eedb175; /* the draws above depend on float rounding */
   const int n = 4096;
   const size_t wb = row_bytes(t, n), ab = row_bytes(at, n);
   uint8_t *packed = malloc((size_t)(n / t->blck_size) * (size_t)r8->block_bytes);
   for (size_t i = 0; i < FR_R8_ROWS * wb; i++) qw[i] = (uint8_t)rnd64();
-  for (size_t b = 0; b < FR_R8_ROWS * wb / (size_t)t->type_size; b++) {
-    const uint16_t d = (uint16_t)(0x1c00 + (rnd64() & 0x0fff)), dmin = (uint16_t)(0x1800 + (rnd64() & 0x0fff));
-    memcpy(qw + b * (size_t)t->type_size, &d, 2);
-    memcpy(qw + b * (size_t)t->type_size + 2, &dmin, 2);
-  }
+  for (size_t b = 0; b < FR_R8_ROWS * wb / (size_t)t->type_size; b++)
+    for (int k = 0; k < halves[hi].n; k++) {
+      const uint16_t d = (uint16_t)(0x1800 + (rnd64() & 0x0fff));
+      memcpy(qw + b * (size_t)t->type_size + halves[hi].off[k], &d, 2);
+    }
   r8->repack(qw, wb, packed, n);
   for (int k = 0; k < 5; k++) {
     for (int i = 0; i < n; i++) ys[i] = (float)((int)(rnd64() % 255) - 127) * (float)(1 + k);

@@ -257,6 +257,9 @@ void fr_vec_dot4_q6_K_q8_K(int n, float *s, size_t s_stride, const void *w, cons
 /* q4_K_r8.c (repack; portable kernel) and x86_avx2_r8.c (AVX2 kernel) */
 void fr_repack_q4_K_r8(const void *src, size_t src_row_bytes, void *dst, int n);
 void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
+/* q6_K_r8.c (repack; portable kernel) and x86_avx2_r8.c (AVX2 kernel) */
+void fr_repack_q6_K_r8(const void *src, size_t src_row_bytes, void *dst, int n);
+void fr_gemm_q6_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
 
 /* q8_k.c */
 void fr_q8_K_to_float(const void *x, float *y, int64_t n);

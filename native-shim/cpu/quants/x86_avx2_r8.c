@@ -1,6 +1,7 @@
 /*
- * x86_avx2_r8.c — AVX2 kernel for q4_K_r8 (blocks.h): eight weight rows
- * times up to four tokens, the eight rows in the eight lanes.
+ * x86_avx2_r8.c — AVX2 kernels for the r8 layouts of the K-quants
+ * (blocks.h): eight weight rows times up to four tokens, the eight rows in
+ * the eight lanes.
  *
  * Per 32 bytes of qs: mask/shift the nibbles once, then for each token
  * broadcast four activation bytes to all rows and vpmaddubsw. Eight such
@@ -9,6 +10,11 @@
  * so eight stay below 32767. Mins go through Q8_K's bsums as in the
  * unpacked kernel. Same integers, same fused float steps as the portable
  * kernel in q4_K_r8.c, so the two agree bit for bit.
+ *
+ * Q6_K: the 6-bit quants are rebuilt from four bytes of ql and qh per row
+ * (values 0..63); two vpmaddubsw products (each <= 2*63*127 = 16002) are
+ * summed in int16 before vpmaddwd applies the signed sub-block scale, and
+ * the -32 offset comes off through Q8_K's per-16 sums: 32 * sum sc*bsum.
  */
 #include "kernels.h"
 
@@ -82,6 +88,92 @@ static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, f
     }
   }
   for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, _mm256_sub_ps(acc[t], macc[t]));
+}
+
+/* lane r: int16 pair (sc, sc) of row r's signed scale, from the pairs
+ * [r][k] of a q6_K_r8 scales entry broadcast to both 128-bit lanes */
+static const uint8_t q6_scale_shuf[2][32] = {
+#define R(r, k) 0x80, 2 * (r) + (k), 0x80, 2 * (r) + (k)
+#define K(k) {R(0, k), R(1, k), R(2, k), R(3, k), R(4, k), R(5, k), R(6, k), R(7, k)}
+    K(0), K(1)
+#undef K
+#undef R
+};
+
+static inline __m256i q6_scale(const int8_t *pairs, int k) {
+  const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)pairs));
+  return _mm256_srai_epi16(_mm256_shuffle_epi8(v, _mm256_loadu_si256((const __m256i *)q6_scale_shuf[k])), 8);
+}
+
+static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, float *s, size_t s_stride,
+                                                           const fr_block_q6_K_r8 *restrict x, const uint8_t *act,
+                                                           size_t a_stride) {
+  const int nb = n / FR_QK_K;
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
+  __m256 acc[4];
+  for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
+  for (int i = 0; i < nb; i++) {
+    const fr_block_q8_K *y[4];
+    for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;
+    __m256i isum[4];
+    for (int t = 0; t < nt; t++) {
+      /* -32 * sum_j sc_j * bsum_j, two sub-blocks per vpmaddwd */
+      __m256i off = _mm256_setzero_si256();
+      for (int q = 0; q < 8; q++) {
+        int32_t bs;
+        memcpy(&bs, y[t]->bsums + 2 * q, 4);
+        off = _mm256_add_epi32(off, _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales[q])),
+                                                      _mm256_set1_epi32(bs)));
+      }
+      isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+    }
+    for (int h = 0; h < 2; h++) {
+      const uint8_t *pf = (const uint8_t *)(x + i + 2) + 768 * h;
+      for (int k = 0; k < 12; k++) _mm_prefetch((const char *)pf + 64 * k, _MM_HINT_T0);
+      for (int g = 0; g < 8; g += 2) {
+        /* sub-blocks 8h + g/4 + {0, 2, 4, 6} for the four column runs */
+        const int j = 8 * h + g / 4;
+        __m256i p16[4][4];
+        for (int gg = 0; gg < 2; gg++) {
+          const __m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh[h][g + gg]);
+          const __m256i q0 = _mm256_loadu_si256((const __m256i *)x[i].ql[h][0][g + gg]);
+          const __m256i q1 = _mm256_loadu_si256((const __m256i *)x[i].ql[h][1][g + gg]);
+          __m256i v[4];
+          v[0] = _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+          v[1] = _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+          v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), _mm256_and_si256(qh, m30));
+          v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4),
+                                 _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+          for (int t = 0; t < nt; t++) {
+            const int8_t *a = y[t]->qs + 128 * h + 4 * (g + gg);
+            for (int c = 0; c < 4; c++) {
+              const __m256i p = _mm256_maddubs_epi16(v[c], bcast4(a + 32 * c));
+              p16[t][c] = gg ? _mm256_add_epi16(p16[t][c], p) : p;
+            }
+          }
+        }
+        __m256i sc[4];
+        for (int c = 0; c < 4; c++) sc[c] = q6_scale(x[i].scales[(j + 2 * c) / 2][0], (j + 2 * c) % 2);
+        for (int t = 0; t < nt; t++)
+          for (int c = 0; c < 4; c++) isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p16[t][c], sc[c]));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
+    for (int t = 0; t < nt; t++)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, _mm256_set1_ps(y[t]->d)), acc[t]);
+  }
+  for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, acc[t]);
+}
+
+void fr_gemm_q6_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
+  const uint8_t *a = act;
+  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) gemm6_nt(n, 4, s, s_stride, w, a, a_stride);
+  switch (nt) {
+  case 3: gemm6_nt(n, 3, s, s_stride, w, a, a_stride); break;
+  case 2: gemm6_nt(n, 2, s, s_stride, w, a, a_stride); break;
+  case 1: gemm6_nt(n, 1, s, s_stride, w, a, a_stride); break;
+  default: break;
+  }
 }
 
 void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
