@@ -44,6 +44,8 @@ describe('ferrum run', () => {
       expect(j.tokens).toHaveLength(48);
       expect(j.timings.prompt_n).toBe(rec.prompt_tokens.length);
       expect(j.timings.predicted_n).toBe(48);
+      expect(j.timings.predicted_outside_share).toBeGreaterThan(0);
+      expect(j.timings.predicted_outside_share).toBeLessThan(1);
     }
   });
 
@@ -97,6 +99,13 @@ describe('ferrum run', () => {
     expect(r.stderr).toMatch(/load\s+\d+ ms/);
     expect(r.stderr).toMatch(/prompt\s+7 tokens in [\d.]+ ms \([\d.]+ tok\/s\)/);
     expect(r.stderr).toMatch(/generation\s+8 tokens in/);
+    // the time outside native calls per token, as a share of generation: a fraction, not a constant
+    const m = /overhead\s+([\d.]+) ms\/token outside native calls \(([\d.]+)% of generation/.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(0);
+    expect(Number(m![2])).toBeGreaterThan(0);
+    expect(Number(m![2])).toBeLessThan(100);
+    expect(r.stderr).not.toMatch(/per-op JS dispatch/);
   });
 });
 

@@ -37,6 +37,8 @@ export interface GenerateResult {
   readonly stopReason: StopReason;
   readonly promptMs: number;
   readonly genMs: number;
+  /** Of genMs, the time inside the engine's native calls (the rest: sampling, detokenizing, JS, FFI entry). */
+  readonly genNativeMs: number;
   readonly logprobs?: GeneratedToken[];
   /** Positions the KV cache now holds (the last sampled token is not evaluated). */
   readonly kvTokens: number;
@@ -79,6 +81,7 @@ export async function generate(engine: Engine, tok: Tokenizer, prompt: readonly 
     o.onText?.(s);
   };
   const t1 = performance.now();
+  const native0 = engine.decodeStats.nativeMs;
   for (;;) {
     if (o.maxTokens === 0) { stopReason = 'length'; break; }
     if (o.shouldStop?.()) { stopReason = 'interrupted'; break; }
@@ -102,7 +105,7 @@ export async function generate(engine: Engine, tok: Tokenizer, prompt: readonly 
   emit(filter.push(stream.flush()));
   emit(filter.flush());
   return {
-    text, tokens, stopReason, promptMs, genMs: performance.now() - t1, kvTokens,
+    text, tokens, stopReason, promptMs, genMs: performance.now() - t1, genNativeMs: engine.decodeStats.nativeMs - native0, kvTokens,
     ...(o.logprobs > 0 ? { logprobs } : {}),
   };
 }

@@ -46,6 +46,8 @@ export function kvRowBytes(kv: KvType, nCols: number): number {
  */
 export class Engine {
   private step = 0;
+  /** Single-token (decode) steps run, and the time spent inside their native calls (plan replay or eager dispatches). */
+  readonly decodeStats = { steps: 0, nativeMs: 0 };
   private readonly idsView: Int32Array;
   private readonly outIdsView: Int32Array;
   private readonly logitsView: Float32Array;
@@ -137,18 +139,25 @@ export class Engine {
     }
   }
 
-  private runStep(plan: Plan | OpRecord[], slots: Slots): void {
+  /** Runs one step; returns the milliseconds spent inside native calls. */
+  private runStep(plan: Plan | OpRecord[], slots: Slots): number {
+    let nativeMs = 0;
     if (Array.isArray(plan)) {
       const ops = plan;
       for (const op of ops) {
         const t0 = performance.now();
         this.device.dispatch(op, slots, true);
-        this.options.onOp?.(op, this.step, t0, performance.now());
+        const t1 = performance.now();
+        nativeMs += t1 - t0;
+        this.options.onOp?.(op, this.step, t0, t1);
       }
     } else {
+      const t0 = performance.now();
       plan.run(slots);
+      nativeMs = performance.now() - t0;
     }
     this.step++;
+    return nativeMs;
   }
 
   /**
@@ -178,7 +187,11 @@ export class Engine {
       }
       this.idsView.set(tokens.slice(i, i + n));
       outs.forEach((o, k) => { this.outIdsView[k] = o - i; });
-      this.runStep(n === 1 ? this.plans.decode : this.plans.batch, [n, pos0 + i, outs.length, 0]);
+      const nativeMs = this.runStep(n === 1 ? this.plans.decode : this.plans.batch, [n, pos0 + i, outs.length, 0]);
+      if (n === 1) {
+        this.decodeStats.steps++;
+        this.decodeStats.nativeMs += nativeMs;
+      }
       for (let k = 0; k < outs.length; k++) {
         result.push(this.logitsView.slice(k * this.hp.nVocab, (k + 1) * this.hp.nVocab));
       }

@@ -135,7 +135,7 @@ async function runAction(first: string | undefined, second: string | undefined, 
       process.stdout.write('\n');
       if (r.stopReason === 'context') process.stderr.write(chalk.yellow(`ferrum: stopped at the end of the ${ctx.nCtx}-token context\n`));
     }
-    if (opts.verbose || interrupt.requested) process.stderr.write(`${summary(t, engine.device.name, r.stopReason)}\n`);
+    if (opts.verbose || env.profile || interrupt.requested) process.stderr.write(`${summary(t, engine.device.name, r.stopReason, needsEager(env))}\n`);
     if (profiler) {
       if (env.profile) process.stderr.write(`${profiler.table()}\n`);
       if (env.trace) {
