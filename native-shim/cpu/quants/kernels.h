@@ -261,6 +261,12 @@ void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *
 void fr_repack_q6_K_r8(const void *src, size_t src_row_bytes, void *dst, int n);
 void fr_gemm_q6_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
 
+/* q0_r8.c (repacks; portable kernels) and x86_avx2_r8_q0.c (AVX2 kernels) */
+void fr_repack_q4_0_r8(const void *src, size_t src_row_bytes, void *dst, int n);
+void fr_repack_q8_0_r8(const void *src, size_t src_row_bytes, void *dst, int n);
+void fr_gemm_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
+void fr_gemm_q8_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
+
 /* q8_k.c */
 void fr_q8_K_to_float(const void *x, float *y, int64_t n);
 void fr_q8_K_from_float(const float *x, void *y, int64_t n);

@@ -1,0 +1,134 @@
+/*
+ * x86_avx2_r8_q0.c — AVX2 kernels for q4_0_r8 and q8_0_r8 (blocks.h):
+ * eight weight rows times up to four tokens, the eight rows in the eight
+ * lanes. Per 32 bytes of qs, four activation bytes are broadcast to all
+ * rows and one vpmaddubsw multiplies them with four bytes of every row.
+ *
+ * Q4_0: the eight products of a block (4 groups x low/high nibble) are at
+ * most 2*15*127 = 3810 each, so they are summed in int16 and widened by
+ * one vpmaddwd; the -8 offset is taken off as 8*sum(a), summed once per
+ * block and token. Q8_0: signed times signed goes through the sign trick
+ * (|w| unsigned, a with w's sign); a product can reach 2*128*127 = 32512
+ * (-128 is a valid weight byte), so each is widened on its own.
+ *
+ * Same integers, same fused float step (d_w*d_a, exact) as the portable
+ * kernels in q0_r8.c, so the two agree bit for bit.
+ */
+#include "kernels.h"
+
+#if FR_QUANTS_AVX2
+#include <immintrin.h>
+
+/* bytes ahead of the block being read: decode streams weights from memory */
+#define Q0_PREFETCH 2048
+
+static inline __m256i bcast4(const int8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+/* the activation scale d_a in every lane */
+static inline __m256 bcast_half(const fr_half *p) {
+  return _mm256_cvtph_ps(_mm_set1_epi16((short)*p));
+}
+
+/* 8*sum(qs) of one Q8_0 block in every lane */
+static inline __m256i sum8_q8_0(const fr_block_q8_0 *y) {
+  const __m256i p = _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)y->qs));
+  __m256i v = _mm256_madd_epi16(p, _mm256_set1_epi16(8));
+  v = _mm256_add_epi32(v, _mm256_permute2x128_si256(v, v, 0x01));
+  v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0x4e));
+  return _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0xb1));
+}
+
+static inline __attribute__((always_inline)) void q4_0_nt(int n, const int nt, float *s, size_t s_stride,
+                                                          const fr_block_q4_0_r8 *restrict x, const uint8_t *act,
+                                                          size_t a_stride) {
+  const int nb = n / FR_QK4_0;
+  const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+  __m256 acc[4];
+  for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
+  for (int i = 0; i < nb; i++) {
+    const char *pf = (const char *)(x + i) + Q0_PREFETCH;
+    _mm_prefetch(pf, _MM_HINT_T0);
+    _mm_prefetch(pf + 64, _MM_HINT_T0);
+    _mm_prefetch(pf + 128, _MM_HINT_T0);
+    const fr_block_q8_0 *y[4];
+    for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_0 *)(act + t * a_stride) + i;
+    __m256i sum16[4];
+    for (int t = 0; t < nt; t++) sum16[t] = _mm256_setzero_si256();
+    for (int g = 0; g < 4; g++) {
+      const __m256i q = _mm256_loadu_si256((const __m256i *)x[i].qs[g]);
+      const __m256i lo = _mm256_and_si256(q, m4);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+      for (int t = 0; t < nt; t++) {
+        sum16[t] = _mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(lo, bcast4(y[t]->qs + 4 * g)));
+        sum16[t] = _mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(hi, bcast4(y[t]->qs + 16 + 4 * g)));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
+    for (int t = 0; t < nt; t++) {
+      const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(sum16[t], ones), sum8_q8_0(y[t]));
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, bcast_half(&y[t]->d)), acc[t]);
+    }
+  }
+  for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, acc[t]);
+}
+
+static inline __attribute__((always_inline)) void q8_0_nt(int n, const int nt, float *s, size_t s_stride,
+                                                          const fr_block_q8_0_r8 *restrict x, const uint8_t *act,
+                                                          size_t a_stride) {
+  const int nb = n / FR_QK8_0;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[4];
+  for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
+  for (int i = 0; i < nb; i++) {
+    const char *pf = (const char *)(x + i) + Q0_PREFETCH;
+    _mm_prefetch(pf, _MM_HINT_T0);
+    _mm_prefetch(pf + 64, _MM_HINT_T0);
+    _mm_prefetch(pf + 128, _MM_HINT_T0);
+    _mm_prefetch(pf + 192, _MM_HINT_T0);
+    _mm_prefetch(pf + 256, _MM_HINT_T0);
+    const fr_block_q8_0 *y[4];
+    for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_0 *)(act + t * a_stride) + i;
+    __m256i isum[4];
+    for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
+    for (int g = 0; g < 8; g++) {
+      const __m256i q = _mm256_loadu_si256((const __m256i *)x[i].qs[g]);
+      const __m256i aq = _mm256_abs_epi8(q);
+      for (int t = 0; t < nt; t++) {
+        const __m256i p = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(bcast4(y[t]->qs + 4 * g), q));
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
+    for (int t = 0; t < nt; t++)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, bcast_half(&y[t]->d)), acc[t]);
+  }
+  for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, acc[t]);
+}
+
+void fr_gemm_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
+  const uint8_t *a = act;
+  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) q4_0_nt(n, 4, s, s_stride, w, a, a_stride);
+  switch (nt) {
+  case 3: q4_0_nt(n, 3, s, s_stride, w, a, a_stride); break;
+  case 2: q4_0_nt(n, 2, s, s_stride, w, a, a_stride); break;
+  case 1: q4_0_nt(n, 1, s, s_stride, w, a, a_stride); break;
+  default: break;
+  }
+}
+
+void fr_gemm_q8_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
+  const uint8_t *a = act;
+  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) q8_0_nt(n, 4, s, s_stride, w, a, a_stride);
+  switch (nt) {
+  case 3: q8_0_nt(n, 3, s, s_stride, w, a, a_stride); break;
+  case 2: q8_0_nt(n, 2, s, s_stride, w, a, a_stride); break;
+  case 1: q8_0_nt(n, 1, s, s_stride, w, a, a_stride); break;
+  default: break;
+  }
+}
+
+#endif /* FR_QUANTS_AVX2 */
