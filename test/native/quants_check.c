@@ -524,7 +524,7 @@ static void check_r8(const struct tcase *tc, const fr_type_traits *t, const fr_r
 
   /* Bits: inputs made without float math (the generator above rounds
    * differently per build): random quant bytes with in-range fp16 scales
-   * (Q4_K: d, dmin lead each block), integer activations quantized exactly. */
+   * at each type's scale offsets, integer activations quantized exactly. */
   /* byte offsets of the fp16 scales inside one block of the type */
   static const struct { int32_t type; int n; int off[2]; } halves[] = {
       {FR_TYPE_Q4_K, 2, {0, 2}}, {FR_TYPE_Q6_K, 1, {208}}, {FR_TYPE_Q4_0, 1, {0}}, {FR_TYPE_Q8_0, 1, {0}}};
