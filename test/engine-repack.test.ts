@@ -7,19 +7,22 @@ import { ferrumLogits, seededTokens } from './helpers/teacher-forced.js';
 
 /**
  * The CPU's repacked weight layouts (src/model/repack.ts) against the file's
- * own layout, both forced, on Q4_K_M models: prefill (4-token kernel calls
- * and a 1-3 token tail) and one-token decode steps. The kernels' float
- * order differs, and these random-weight models amplify rounding about as
- * much as between ferrum and llama.cpp (mean |dlogit| ~3e-3, max ~2e-2 in
- * engine-vs-llamacpp), so that is the bar; the winner must never change.
+ * own layout, both forced, on Q4_K_M, Q4_0 and Q8_0 models: prefill
+ * (4-token kernel calls and a 1-3 token tail) and one-token decode steps.
+ * The kernels' float order differs, and these random-weight models amplify
+ * rounding about as much as between ferrum and llama.cpp (mean |dlogit|
+ * ~3e-3, max ~2e-2 in engine-vs-llamacpp), so that is the bar; the winner
+ * must never change.
  * (Whether each agrees with llama.cpp: engine-vs-llamacpp.test.ts runs the
  * default, repacked, path.)
  */
 const vocabFrom = sharedFile('models/tolstoy-tiny-F32.gguf');
 
-const CASES: Array<{ arch: string; extra: string[] }> = [
-  { arch: 'llama', extra: [] },
-  { arch: 'qwen3', extra: ['--head-dim', '64', '--tied'] },
+const CASES: Array<{ arch: string; type: string; extra: string[] }> = [
+  { arch: 'llama', type: 'Q4_K_M', extra: [] },
+  { arch: 'qwen3', type: 'Q4_K_M', extra: ['--head-dim', '64', '--tied'] },
+  { arch: 'llama', type: 'Q4_0', extra: [] },
+  { arch: 'llama', type: 'Q8_0', extra: [] },
 ];
 
 describe('FERRUM_REPACK', () => {
@@ -33,9 +36,9 @@ describe('FERRUM_REPACK', () => {
 
 describe.skipIf(!vocabFrom || !llamaCppAvailable())('repacked weights give the file layout\'s logits', () => {
   for (const c of CASES) {
-    it(`${c.arch} Q4_K_M: prefill and decode, repacked vs not`, () => {
+    it(`${c.arch} ${c.type}: prefill and decode, repacked vs not`, () => {
       const model = makeFixture(['--arch', c.arch, '--layers', '2', '--dim', '256', '--ff', '768', '--heads', '8', '--kv-heads', '4',
-        ...c.extra, '--vocab-from', vocabFrom!, '--type', 'Q4_K_M', '--seed', '13']);
+        ...c.extra, '--vocab-from', vocabFrom!, '--type', c.type, '--seed', '13']);
       // 70 tokens: one batch of 64 then a tail of 6 (4 + 2)
       const tokens = seededTokens(70, 512, 44);
       const plain = ferrumLogits(model, tokens, { repack: false });
