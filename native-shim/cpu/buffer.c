@@ -1,10 +1,13 @@
 /* buffer.c — owned (zeroed, 64-byte aligned) and wrapped (zero-copy) buffers. */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "handles.h"
 #include "objects.h"
+
+#define FR_HUGE_PAGE ((size_t)2 << 20)
 
 fr_buffer *fr_buffer_get(int32_t handle) { return fr_handle_get(handle, FR_KIND_BUFFER, "buffer"); }
 
@@ -29,8 +32,16 @@ FR_EXPORT int32_t fr_buffer_new(int32_t dev, int64_t bytes) {
   uint64_t rounded = ((uint64_t)bytes + 63) & ~(uint64_t)63;
   if (rounded == 0) rounded = 64;
   void *p = NULL;
-  if (rounded > SIZE_MAX || posix_memalign(&p, 64, (size_t)rounded) != 0)
+  /* Big buffers (repacked weights, KV caches) on 2 MiB boundaries and asked
+   * for transparent huge pages: a decode step streams through all of them,
+   * and 4 KiB pages would cost a TLB miss every 4 KiB (and a fault each when
+   * first written). Advice only: without THP they are ordinary pages. */
+  const size_t align = rounded >= FR_HUGE_PAGE ? FR_HUGE_PAGE : 64;
+  if (rounded > SIZE_MAX || posix_memalign(&p, align, (size_t)rounded) != 0)
     return fr_fail(FR_E_NOMEM, "cannot allocate a %lld-byte buffer", (long long)bytes);
+#ifdef MADV_HUGEPAGE
+  if (align == FR_HUGE_PAGE) madvise(p, (size_t)rounded, MADV_HUGEPAGE);
+#endif
   memset(p, 0, (size_t)rounded);
   fr_buffer *b = calloc(1, sizeof *b);
   if (!b) {
