@@ -246,6 +246,16 @@ void fr_vec_dot_q5_K_q8_K(int n, float *s, const void *w, const void *a);
 void fr_vec_dot_q6_K_q8_K(int n, float *s, const void *w, const void *a);
 
 #if FR_QUANTS_AVX2
+#include <immintrin.h>
+
+/* four int8 activations broadcast to every 32-bit lane: the r8 kernels'
+ * multiplier for four columns of all eight rows (x86_avx2_r8*.c) */
+static inline __m256i frq_bcast4(const int8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
 /* x86_avx2.c: one weight row times four activation rows */
 void fr_vec_dot4_q4_K_q8_K(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);
 void fr_vec_dot4_q6_K_q8_K(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);

@@ -27,12 +27,6 @@ static inline __m256i r8_scale_pairs(const uint8_t *p) {
   return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
 }
 
-static inline __m256i bcast4(const int8_t *p) {
-  int32_t v;
-  memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-
 static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, float *s, size_t s_stride,
                                                           const fr_block_q4_K_r8 *restrict x, const uint8_t *act,
                                                           size_t a_stride) {
@@ -62,8 +56,8 @@ static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, f
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
         for (int t = 0; t < nt; t++) {
           const int8_t *a = y[t]->qs + 64 * c + 4 * g;
-          lo16[t] = _mm256_add_epi16(lo16[t], _mm256_maddubs_epi16(lo, bcast4(a)));
-          hi16[t] = _mm256_add_epi16(hi16[t], _mm256_maddubs_epi16(hi, bcast4(a + 32)));
+          lo16[t] = _mm256_add_epi16(lo16[t], _mm256_maddubs_epi16(lo, frq_bcast4(a)));
+          hi16[t] = _mm256_add_epi16(hi16[t], _mm256_maddubs_epi16(hi, frq_bcast4(a + 32)));
         }
       }
       const __m256i sl = r8_scale_pairs(x[i].scales[2 * c]), sh = r8_scale_pairs(x[i].scales[2 * c + 1]);
@@ -147,7 +141,7 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
           for (int t = 0; t < nt; t++) {
             const int8_t *a = y[t]->qs + 128 * h + 4 * (g + gg);
             for (int c = 0; c < 4; c++) {
-              const __m256i p = _mm256_maddubs_epi16(v[c], bcast4(a + 32 * c));
+              const __m256i p = _mm256_maddubs_epi16(v[c], frq_bcast4(a + 32 * c));
               p16[t][c] = gg ? _mm256_add_epi16(p16[t][c], p) : p;
             }
           }

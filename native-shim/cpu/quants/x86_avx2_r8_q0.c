@@ -23,12 +23,6 @@
  * (2 KiB was best of 0.5-8 KiB on Zen 3; without, a third slower) */
 #define Q0_PREFETCH 2048
 
-static inline __m256i bcast4(const int8_t *p) {
-  int32_t v;
-  memcpy(&v, p, 4);
-  return _mm256_set1_epi32(v);
-}
-
 /* the activation scale d_a in every lane */
 static inline __m256 bcast_half(const fr_half *p) {
   return _mm256_cvtph_ps(_mm_set1_epi16((short)*p));
@@ -81,8 +75,8 @@ static inline __attribute__((always_inline)) void q4_0_nt(int n, const int nt, f
       const __m256i lo = _mm256_and_si256(q, m4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
       for (int t = 0; t < nt; t++) {
-        sum16[t] = _mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(lo, bcast4(y[t]->qs + 4 * g)));
-        sum16[t] = _mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(hi, bcast4(y[t]->qs + 16 + 4 * g)));
+        sum16[t] = _mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(lo, frq_bcast4(y[t]->qs + 4 * g)));
+        sum16[t] = _mm256_add_epi16(sum16[t], _mm256_maddubs_epi16(hi, frq_bcast4(y[t]->qs + 16 + 4 * g)));
       }
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
@@ -122,7 +116,7 @@ static inline __attribute__((always_inline)) void q8_0_nt(int n, const int nt, f
       const __m256i q = _mm256_loadu_si256((const __m256i *)x[i].qs[g]);
       const __m256i aq = _mm256_abs_epi8(q);
       for (int t = 0; t < nt; t++) {
-        const __m256i p = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(bcast4(y[t]->qs + 4 * g), q));
+        const __m256i p = _mm256_maddubs_epi16(aq, _mm256_sign_epi8(frq_bcast4(y[t]->qs + 4 * g), q));
         isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones));
       }
     }
