@@ -13,9 +13,14 @@
  *
  * mul_mat_<type>_r8 is the same product over weights repacked eight rows
  * to a block (quants.h fr_r8_traits): tiles are whole groups of eight rows,
- * and one kernel call covers eight rows by up to four tokens. For a single
- * token the tiles are longer (FR_MM_R8_DECODE_GROUPS) so each thread reads
- * long runs of memory, which the prefetchers follow.
+ * and one kernel call covers eight rows by up to four tokens.
+ *
+ * For a single token, in either layout (decode: streaming the weights is
+ * all the work), each thread gets
+ * about FR_MM_DECODE_TILES_PER_THREAD long runs of rows: long runs keep
+ * the prefetchers streaming (8-row tiles decode ~25% slower than 512-row
+ * ones on Zen 3), and more than one per thread still evens out a thread
+ * that was descheduled for a while.
  */
 #include <stdatomic.h>
 
@@ -26,7 +31,8 @@
 #define FR_MM_ROWS 16u
 #define FR_MM_TOKENS 32u
 #define FR_MM_R8_GROUPS 2u
-#define FR_MM_R8_DECODE_GROUPS 4u
+#define FR_MM_DECODE_TILES_PER_THREAD 4u
+#define FR_MM_DECODE_MIN_ROWS 32u
 
 static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) {
   const fr_mul_mat_params *p = vp;
@@ -77,9 +83,9 @@ static void compute(void *arg, int ith, int nth) {
   /* bit-identical to vec_dot, so only where vec_dot is the dot in use */
   const fr_vec_dot4_fn dot4 = dot == t->tt->vec_dot ? t->tt->vec_dot4 : NULL;
   for (uint64_t u; (u = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->tiles;) {
-    const uint32_t tok0 = (uint32_t)(u / t->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % t->row_tiles * FR_MM_ROWS);
+    const uint32_t tok0 = (uint32_t)(u / t->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % t->row_tiles * t->tile_rows);
     const uint32_t tok1 = tok0 + FR_MM_TOKENS < p->n_tokens ? tok0 + FR_MM_TOKENS : p->n_tokens;
-    const uint32_t row1 = row0 + FR_MM_ROWS < p->n_rows ? row0 + FR_MM_ROWS : p->n_rows;
+    const uint32_t row1 = row0 + t->tile_rows < p->n_rows ? row0 + t->tile_rows : p->n_rows;
     for (uint32_t r = row0; r < row1; r++) {
       const uint8_t *w = t->w + (uint64_t)r * p->row_bytes;
       uint32_t k = tok0;
@@ -133,7 +139,12 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
             .dst = (float *)v[2].ptr, .tile_rows = FR_MM_ROWS};
   if (k->check == check_r8) {
     t.r8 = fr_get_r8_traits(k->type);
-    t.tile_rows = FR_R8_ROWS * (p->n_tokens == 1 ? FR_MM_R8_DECODE_GROUPS : FR_MM_R8_GROUPS);
+    t.tile_rows = FR_R8_ROWS * FR_MM_R8_GROUPS;
+  }
+  if (p->n_tokens == 1) {
+    /* a multiple of 8 rows, as repacked weights need */
+    const uint32_t per = p->n_rows / ((uint32_t)dev->n_threads * FR_MM_DECODE_TILES_PER_THREAD);
+    t.tile_rows = per < FR_MM_DECODE_MIN_ROWS ? FR_MM_DECODE_MIN_ROWS : (per + FR_R8_ROWS - 1) / FR_R8_ROWS * FR_R8_ROWS;
   }
   const int32_t vd = t.tt->vec_dot_type;
   if (vd == FR_TYPE_F32) {
