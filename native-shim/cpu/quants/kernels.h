@@ -256,6 +256,18 @@ static inline __m256i frq_bcast4(const int8_t *p) {
   return _mm256_set1_epi32(v);
 }
 
+/* An r8 gemm entry point over a kernel specialised by token count: nt
+ * tokens as runs of four, then a tail of one to three (the kernel is
+ * always_inline, so each count is compiled with its own registers). */
+#define FR_R8_GEMM_ENTRY(name, kernel)                                                                          \
+  void name(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {         \
+    const uint8_t *a = act;                                                                                     \
+    for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) kernel(n, 4, s, s_stride, w, a, a_stride);   \
+    if (nt == 3) kernel(n, 3, s, s_stride, w, a, a_stride);                                                     \
+    if (nt == 2) kernel(n, 2, s, s_stride, w, a, a_stride);                                                     \
+    if (nt == 1) kernel(n, 1, s, s_stride, w, a, a_stride);                                                     \
+  }
+
 /* x86_avx2.c: one weight row times four activation rows */
 void fr_vec_dot4_q4_K_q8_K(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);
 void fr_vec_dot4_q6_K_q8_K(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);

@@ -159,26 +159,8 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
   for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, acc[t]);
 }
 
-void fr_gemm_q6_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
-  const uint8_t *a = act;
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) gemm6_nt(n, 4, s, s_stride, w, a, a_stride);
-  switch (nt) {
-  case 3: gemm6_nt(n, 3, s, s_stride, w, a, a_stride); break;
-  case 2: gemm6_nt(n, 2, s, s_stride, w, a, a_stride); break;
-  case 1: gemm6_nt(n, 1, s, s_stride, w, a, a_stride); break;
-  default: break;
-  }
-}
+FR_R8_GEMM_ENTRY(fr_gemm_q6_K_r8_q8_K, gemm6_nt)
 
-void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
-  const uint8_t *a = act;
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) gemm_nt(n, 4, s, s_stride, w, a, a_stride);
-  switch (nt) {
-  case 3: gemm_nt(n, 3, s, s_stride, w, a, a_stride); break;
-  case 2: gemm_nt(n, 2, s, s_stride, w, a, a_stride); break;
-  case 1: gemm_nt(n, 1, s, s_stride, w, a, a_stride); break;
-  default: break;
-  }
-}
+FR_R8_GEMM_ENTRY(fr_gemm_q4_K_r8_q8_K, gemm_nt)
 
 #endif /* FR_QUANTS_AVX2 */

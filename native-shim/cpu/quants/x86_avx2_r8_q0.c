@@ -127,26 +127,8 @@ static inline __attribute__((always_inline)) void q8_0_nt(int n, const int nt, f
   for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, acc[t]);
 }
 
-void fr_gemm_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
-  const uint8_t *a = act;
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) q4_0_nt(n, 4, s, s_stride, w, a, a_stride);
-  switch (nt) {
-  case 3: q4_0_nt(n, 3, s, s_stride, w, a, a_stride); break;
-  case 2: q4_0_nt(n, 2, s, s_stride, w, a, a_stride); break;
-  case 1: q4_0_nt(n, 1, s, s_stride, w, a, a_stride); break;
-  default: break;
-  }
-}
+FR_R8_GEMM_ENTRY(fr_gemm_q4_0_r8_q8_0, q4_0_nt)
 
-void fr_gemm_q8_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
-  const uint8_t *a = act;
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) q8_0_nt(n, 4, s, s_stride, w, a, a_stride);
-  switch (nt) {
-  case 3: q8_0_nt(n, 3, s, s_stride, w, a, a_stride); break;
-  case 2: q8_0_nt(n, 2, s, s_stride, w, a, a_stride); break;
-  case 1: q8_0_nt(n, 1, s, s_stride, w, a, a_stride); break;
-  default: break;
-  }
-}
+FR_R8_GEMM_ENTRY(fr_gemm_q8_0_r8_q8_0, q8_0_nt)
 
 #endif /* FR_QUANTS_AVX2 */
