@@ -256,6 +256,12 @@ static inline __m256i frq_bcast4(const int8_t *p) {
   return _mm256_set1_epi32(v);
 }
 
+/* `lines` cache lines from p on into L1: the r8 kernels read weights a
+ * fixed distance ahead of the block they multiply (decode streams them) */
+static inline __attribute__((always_inline)) void frq_prefetch_lines(const void *p, int lines) {
+  for (int k = 0; k < lines; k++) _mm_prefetch((const char *)p + 64 * k, _MM_HINT_T0);
+}
+
 /* An r8 gemm entry point over a kernel specialised by token count: nt
  * tokens as runs of four, then a tail of one to three (the kernel is
  * always_inline, so each count is compiled with its own registers). */

@@ -38,16 +38,12 @@ static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, f
     const fr_block_q8_K *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;
     /* weights a few blocks ahead: decode streams them from memory */
-    _mm_prefetch((const char *)(x + i + 2), _MM_HINT_T0);
-    _mm_prefetch((const char *)(x + i + 2) + 64, _MM_HINT_T0);
+    frq_prefetch_lines(x + i + 2, 2);
     __m256i isum[4];
     for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; c++) {
       const uint8_t *pf = (const uint8_t *)(x + i + 2) + 128 + 256 * c;
-      _mm_prefetch((const char *)pf, _MM_HINT_T0);
-      _mm_prefetch((const char *)pf + 64, _MM_HINT_T0);
-      _mm_prefetch((const char *)pf + 128, _MM_HINT_T0);
-      _mm_prefetch((const char *)pf + 192, _MM_HINT_T0);
+      frq_prefetch_lines(pf, 4);
       __m256i lo16[4], hi16[4];
       for (int t = 0; t < nt; t++) lo16[t] = _mm256_setzero_si256(), hi16[t] = _mm256_setzero_si256();
       for (int g = 0; g < 8; g++) {
@@ -123,7 +119,7 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
     }
     for (int h = 0; h < 2; h++) {
       const uint8_t *pf = (const uint8_t *)(x + i + 2) + 768 * h;
-      for (int k = 0; k < 12; k++) _mm_prefetch((const char *)pf + 64 * k, _MM_HINT_T0);
+      frq_prefetch_lines(pf, 12);
       for (int g = 0; g < 8; g += 2) {
         /* sub-blocks 8h + g/4 + {0, 2, 4, 6} for the four column runs */
         const int j = 8 * h + g / 4;

@@ -63,9 +63,7 @@ static inline __attribute__((always_inline)) void q4_0_nt(int n, const int nt, f
   for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
   for (int i = 0; i < nb; i++) {
     const char *pf = (const char *)(x + i) + Q0_PREFETCH;
-    _mm_prefetch(pf, _MM_HINT_T0);
-    _mm_prefetch(pf + 64, _MM_HINT_T0);
-    _mm_prefetch(pf + 128, _MM_HINT_T0);
+    frq_prefetch_lines(pf, 3);
     const fr_block_q8_0 *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_0 *)(act + t * a_stride) + i;
     __m256i sum16[4];
@@ -103,11 +101,7 @@ static inline __attribute__((always_inline)) void q8_0_nt(int n, const int nt, f
   for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
   for (int i = 0; i < nb; i++) {
     const char *pf = (const char *)(x + i) + Q0_PREFETCH;
-    _mm_prefetch(pf, _MM_HINT_T0);
-    _mm_prefetch(pf + 64, _MM_HINT_T0);
-    _mm_prefetch(pf + 128, _MM_HINT_T0);
-    _mm_prefetch(pf + 192, _MM_HINT_T0);
-    _mm_prefetch(pf + 256, _MM_HINT_T0);
+    frq_prefetch_lines(pf, 5);
     const fr_block_q8_0 *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_0 *)(act + t * a_stride) + i;
     __m256i isum[4];
