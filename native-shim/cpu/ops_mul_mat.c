@@ -34,6 +34,17 @@
 #define FR_MM_DECODE_TILES_PER_THREAD 4u
 #define FR_MM_DECODE_MIN_ROWS 32u
 
+/* W (n_rows rows of rb bytes as stored), x and dst hold what the params say */
+static int32_t need_bindings(const fr_kernel_desc *k, const fr_mul_mat_params *p, const fr_view *v, uint64_t rb,
+                             uint32_t w_align) {
+  int32_t rc;
+  if ((rc = fr_need(k, v, 0, fr_mul3(p->n_rows, rb, 1), w_align)) ||
+      (rc = fr_need(k, v, 1, fr_mul3(p->n_tokens, p->n_cols, 4), 4)) ||
+      (rc = fr_need(k, v, 2, fr_mul3(p->n_tokens, p->n_rows, 4), 4)))
+    return rc;
+  return FR_OK;
+}
+
 static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) {
   const fr_mul_mat_params *p = vp;
   const fr_type_traits *tt = fr_get_type_traits(k->type);
@@ -43,12 +54,7 @@ static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) 
     return fr_bad_params(k, "n_cols %u is not a whole number of activation blocks", p->n_cols);
   if (p->row_bytes != rb)
     return fr_bad_params(k, "row_bytes %u, rows of %u elements take %llu", p->row_bytes, p->n_cols, (unsigned long long)rb);
-  int32_t rc;
-  if ((rc = fr_need(k, v, 0, fr_mul3(p->n_rows, rb, 1), k->type == FR_TYPE_F32 ? 4 : 2)) ||
-      (rc = fr_need(k, v, 1, fr_mul3(p->n_tokens, p->n_cols, 4), 4)) ||
-      (rc = fr_need(k, v, 2, fr_mul3(p->n_tokens, p->n_rows, 4), 4)))
-    return rc;
-  return FR_OK;
+  return need_bindings(k, p, v, rb, k->type == FR_TYPE_F32 ? 4 : 2);
 }
 
 typedef struct task {
@@ -124,12 +130,7 @@ static int32_t check_r8(const fr_kernel_desc *k, const void *vp, const fr_view *
   const uint64_t rb = (uint64_t)p->n_cols / (uint64_t)tt->blck_size * (uint64_t)r8->block_bytes / FR_R8_ROWS;
   if (p->row_bytes != rb)
     return fr_bad_params(k, "row_bytes %u, repacked rows of %u elements take %llu", p->row_bytes, p->n_cols, (unsigned long long)rb);
-  int32_t rc;
-  if ((rc = fr_need(k, v, 0, fr_mul3(p->n_rows, rb, 1), 2)) ||
-      (rc = fr_need(k, v, 1, fr_mul3(p->n_tokens, p->n_cols, 4), 4)) ||
-      (rc = fr_need(k, v, 2, fr_mul3(p->n_tokens, p->n_rows, 4), 4)))
-    return rc;
-  return FR_OK;
+  return need_bindings(k, p, v, rb, 2);
 }
 
 static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, const fr_view *v) {
