@@ -25,7 +25,7 @@
 #include <stdatomic.h>
 
 #include "../../metal/ferrum_params.h"
-#include "kernel.h"
+#include "ops_mul_mat.h"
 #include "quants.h"
 
 #define FR_MM_ROWS 16u
@@ -33,6 +33,8 @@
 #define FR_MM_R8_GROUPS 2u
 #define FR_MM_DECODE_TILES_PER_THREAD 4u
 #define FR_MM_DECODE_MIN_ROWS 32u
+
+static int32_t check_r8(const fr_kernel_desc *k, const void *vp, const fr_view *v);
 
 /* W (n_rows rows of rb bytes as stored), x and dst hold what the params say */
 static int32_t need_bindings(const fr_kernel_desc *k, const fr_mul_mat_params *p, const fr_view *v, uint64_t rb,
@@ -57,66 +59,71 @@ static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) 
   return need_bindings(k, p, v, rb, k->type == FR_TYPE_F32 ? 4 : 2);
 }
 
-typedef struct task {
+/* One mul_mat of a group: its weights, activations and share of the tiles. */
+typedef struct member {
   const fr_mul_mat_params *p;
   const fr_type_traits *tt;
-  const fr_r8_traits *r8;   /* repacked weights: the kernel, else NULL */
+  const fr_r8_traits *r8; /* repacked weights: the kernel, else NULL */
+  fr_vec_dot_fn dot;
+  fr_vec_dot4_fn dot4;
+  fr_from_float_fn quantize; /* NULL when x is used as is or another member quantized it */
   uint32_t tile_rows;
-  fr_from_float_fn quantize;
   const uint8_t *w;
   const float *x;
   const uint8_t *xq; /* activations in vec_dot_type */
   uint64_t xq_row_bytes;
   float *dst;
-  uint64_t row_tiles, tiles;
+  uint64_t row_tiles, tiles, first; /* first: the group-wide index of its first tile */
+} member;
+
+typedef struct group {
+  member m[FR_MM_GROUP_MAX];
+  uint32_t n;
+  uint64_t tiles;
   atomic_uint_fast64_t next;
-} task;
+} group;
+
+static int is_r8(const fr_kernel_desc *k) { return k->check == check_r8; }
 
 static void convert(void *arg, int ith, int nth) {
-  task *t = arg;
+  const member *m = arg;
   uint64_t r0, r1;
-  fr_split(t->p->n_tokens, ith, nth, &r0, &r1);
+  fr_split(m->p->n_tokens, ith, nth, &r0, &r1);
   for (uint64_t r = r0; r < r1; r++)
-    t->quantize(t->x + r * t->p->n_cols, (uint8_t *)t->xq + r * t->xq_row_bytes, t->p->n_cols);
+    m->quantize(m->x + r * m->p->n_cols, (uint8_t *)m->xq + r * m->xq_row_bytes, m->p->n_cols);
 }
 
-static void compute(void *arg, int ith, int nth) {
-  (void)ith, (void)nth;
-  task *t = arg;
-  const fr_mul_mat_params *p = t->p;
-  const fr_vec_dot_fn dot =
-      fr_gemm_dot_applies(t->tt, p->n_rows, p->n_cols, p->n_tokens) ? t->tt->gemm_dot : t->tt->vec_dot;
-  /* bit-identical to vec_dot, so only where vec_dot is the dot in use */
-  const fr_vec_dot4_fn dot4 = dot == t->tt->vec_dot ? t->tt->vec_dot4 : NULL;
-  for (uint64_t u; (u = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->tiles;) {
-    const uint32_t tok0 = (uint32_t)(u / t->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % t->row_tiles * t->tile_rows);
-    const uint32_t tok1 = tok0 + FR_MM_TOKENS < p->n_tokens ? tok0 + FR_MM_TOKENS : p->n_tokens;
-    const uint32_t row1 = row0 + t->tile_rows < p->n_rows ? row0 + t->tile_rows : p->n_rows;
-    for (uint32_t r = row0; r < row1; r++) {
-      const uint8_t *w = t->w + (uint64_t)r * p->row_bytes;
-      uint32_t k = tok0;
-      /* four tokens per pass over the weight row where the type has it */
-      if (dot4)
-        for (; k + 4 <= tok1; k += 4)
-          dot4((int)p->n_cols, t->dst + (uint64_t)k * p->n_rows + r, p->n_rows, w, t->xq + k * t->xq_row_bytes,
-               t->xq_row_bytes);
-      for (; k < tok1; k++)
-        dot((int)p->n_cols, t->dst + (uint64_t)k * p->n_rows + r, w, t->xq + k * t->xq_row_bytes);
-    }
+static void run_tile(const member *m, uint64_t u) {
+  const fr_mul_mat_params *p = m->p;
+  const uint32_t tok0 = (uint32_t)(u / m->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % m->row_tiles * m->tile_rows);
+  const uint32_t tok1 = tok0 + FR_MM_TOKENS < p->n_tokens ? tok0 + FR_MM_TOKENS : p->n_tokens;
+  const uint32_t row1 = row0 + m->tile_rows < p->n_rows ? row0 + m->tile_rows : p->n_rows;
+  if (m->r8) {
+    for (uint32_t r = row0; r < row1; r += FR_R8_ROWS)
+      m->r8->gemm((int)p->n_cols, (int)(tok1 - tok0), m->dst + (uint64_t)tok0 * p->n_rows + r, p->n_rows,
+                  m->w + (uint64_t)r * p->row_bytes, m->xq + tok0 * m->xq_row_bytes, m->xq_row_bytes);
+    return;
+  }
+  for (uint32_t r = row0; r < row1; r++) {
+    const uint8_t *w = m->w + (uint64_t)r * p->row_bytes;
+    uint32_t k = tok0;
+    /* four tokens per pass over the weight row where the type has it */
+    if (m->dot4)
+      for (; k + 4 <= tok1; k += 4)
+        m->dot4((int)p->n_cols, m->dst + (uint64_t)k * p->n_rows + r, p->n_rows, w, m->xq + k * m->xq_row_bytes,
+                m->xq_row_bytes);
+    for (; k < tok1; k++) m->dot((int)p->n_cols, m->dst + (uint64_t)k * p->n_rows + r, w, m->xq + k * m->xq_row_bytes);
   }
 }
 
-static void compute_r8(void *arg, int ith, int nth) {
+/* Tiles of all members come from one counter, members in order. */
+static void compute(void *arg, int ith, int nth) {
   (void)ith, (void)nth;
-  task *t = arg;
-  const fr_mul_mat_params *p = t->p;
-  for (uint64_t u; (u = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->tiles;) {
-    const uint32_t tok0 = (uint32_t)(u / t->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % t->row_tiles * t->tile_rows);
-    const uint32_t tok1 = tok0 + FR_MM_TOKENS < p->n_tokens ? tok0 + FR_MM_TOKENS : p->n_tokens;
-    const uint32_t row1 = row0 + t->tile_rows < p->n_rows ? row0 + t->tile_rows : p->n_rows;
-    for (uint32_t r = row0; r < row1; r += FR_R8_ROWS)
-      t->r8->gemm((int)p->n_cols, (int)(tok1 - tok0), t->dst + (uint64_t)tok0 * p->n_rows + r, p->n_rows,
-                  t->w + (uint64_t)r * p->row_bytes, t->xq + tok0 * t->xq_row_bytes, t->xq_row_bytes);
+  group *g = arg;
+  for (uint64_t u; (u = atomic_fetch_add_explicit(&g->next, 1, memory_order_relaxed)) < g->tiles;) {
+    uint32_t i = 0;
+    while (u >= g->m[i].first + g->m[i].tiles) i++;
+    run_tile(&g->m[i], u - g->m[i].first);
   }
 }
 
@@ -133,36 +140,129 @@ static int32_t check_r8(const fr_kernel_desc *k, const void *vp, const fr_view *
   return need_bindings(k, p, v, rb, 2);
 }
 
-static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, const fr_view *v) {
-  const fr_mul_mat_params *p = vp;
-  if (p->n_tokens == 0 || p->n_rows == 0) return FR_OK;
-  task t = {.p = p, .tt = fr_get_type_traits(k->type), .w = v[0].ptr, .x = (const float *)v[1].ptr,
-            .dst = (float *)v[2].ptr, .tile_rows = FR_MM_ROWS};
-  if (k->check == check_r8) {
-    t.r8 = fr_get_r8_traits(k->type);
-    t.tile_rows = FR_R8_ROWS * FR_MM_R8_GROUPS;
-  }
-  if (p->n_tokens == 1) {
-    /* a multiple of 8 rows, as repacked weights need */
-    const uint32_t per = p->n_rows / ((uint32_t)dev->n_threads * FR_MM_DECODE_TILES_PER_THREAD);
-    t.tile_rows = per < FR_MM_DECODE_MIN_ROWS ? FR_MM_DECODE_MIN_ROWS : (per + FR_R8_ROWS - 1) / FR_R8_ROWS * FR_R8_ROWS;
-  }
-  const int32_t vd = t.tt->vec_dot_type;
-  if (vd == FR_TYPE_F32) {
-    t.xq = v[1].ptr;
-    t.xq_row_bytes = (uint64_t)p->n_cols * sizeof(float);
+static void init_member(member *m, const fr_kernel_desc *k, const void *params, const fr_view *v) {
+  const fr_mul_mat_params *p = params;
+  *m = (member){.p = p, .tt = fr_get_type_traits(k->type), .w = v[0].ptr, .x = (const float *)v[1].ptr,
+                .dst = (float *)v[2].ptr, .tile_rows = FR_MM_ROWS};
+  if (is_r8(k)) {
+    m->r8 = fr_get_r8_traits(k->type);
+    m->tile_rows = FR_R8_ROWS * FR_MM_R8_GROUPS;
   } else {
-    t.quantize = fr_get_type_traits(vd)->from_float;
-    t.xq_row_bytes = fr_row_bytes(vd, p->n_cols);
-    t.xq = fr_scratch(dev, (size_t)(t.xq_row_bytes * p->n_tokens));
-    if (!t.xq) return fr_fail_context(FR_E_NOMEM, "%s: ", k->name);
-    fr_parallel(dev, convert, &t, (uint64_t)p->n_tokens * p->n_cols);
+    m->dot = fr_gemm_dot_applies(m->tt, p->n_rows, p->n_cols, p->n_tokens) ? m->tt->gemm_dot : m->tt->vec_dot;
+    /* bit-identical to vec_dot, so only where vec_dot is the dot in use */
+    m->dot4 = m->dot == m->tt->vec_dot ? m->tt->vec_dot4 : NULL;
   }
-  t.row_tiles = ((uint64_t)p->n_rows + t.tile_rows - 1) / t.tile_rows;
-  t.tiles = t.row_tiles * (((uint64_t)p->n_tokens + FR_MM_TOKENS - 1) / FR_MM_TOKENS);
-  atomic_init(&t.next, 0);
-  fr_parallel(dev, t.r8 ? compute_r8 : compute, &t, (uint64_t)p->n_rows * p->n_cols * p->n_tokens);
+}
+
+/* Runs g's members (same x, same n_cols and n_tokens) as one parallel
+ * section; `name` prefixes an allocation failure. */
+static int32_t run_group(fr_device *dev, group *g, const char *name) {
+  const uint32_t n_tokens = g->m[0].p->n_tokens;
+  if (n_tokens == 0) return FR_OK;
+  uint64_t all_rows = 0, scratch_bytes = 0;
+  for (uint32_t i = 0; i < g->n; i++) all_rows += g->m[i].p->n_rows;
+  if (n_tokens == 1) {
+    /* a multiple of 8 rows, as repacked weights need; sized from the whole
+     * group so a small member (k, v) is one tile, not eight tiny ones */
+    const uint64_t per = all_rows / ((uint64_t)dev->n_threads * FR_MM_DECODE_TILES_PER_THREAD);
+    const uint32_t rows = per < FR_MM_DECODE_MIN_ROWS ? FR_MM_DECODE_MIN_ROWS
+                                                      : (uint32_t)((per + FR_R8_ROWS - 1) / FR_R8_ROWS * FR_R8_ROWS);
+    for (uint32_t i = 0; i < g->n; i++) g->m[i].tile_rows = rows;
+  }
+  /* each activation format is made once: members sharing a vec_dot_type
+   * share its rows */
+  for (uint32_t i = 0; i < g->n; i++) {
+    member *m = &g->m[i];
+    const int32_t vd = m->tt->vec_dot_type;
+    if (vd == FR_TYPE_F32) {
+      m->xq = (const uint8_t *)m->x;
+      m->xq_row_bytes = (uint64_t)m->p->n_cols * sizeof(float);
+      continue;
+    }
+    m->xq_row_bytes = fr_row_bytes(vd, m->p->n_cols);
+    m->quantize = fr_get_type_traits(vd)->from_float;
+    for (uint32_t j = 0; j < i; j++)
+      if (g->m[j].tt->vec_dot_type == vd) m->quantize = NULL;
+    if (m->quantize) scratch_bytes += m->xq_row_bytes * n_tokens;
+  }
+  uint8_t *scratch = scratch_bytes ? fr_scratch(dev, (size_t)scratch_bytes) : NULL;
+  if (scratch_bytes && !scratch) return fr_fail_context(FR_E_NOMEM, "%s: ", name);
+  for (uint32_t i = 0; i < g->n; i++) {
+    member *m = &g->m[i];
+    if (m->tt->vec_dot_type == FR_TYPE_F32) continue;
+    if (m->quantize) {
+      m->xq = scratch;
+      scratch += m->xq_row_bytes * n_tokens;
+      fr_parallel(dev, convert, m, (uint64_t)n_tokens * m->p->n_cols);
+    } else {
+      for (uint32_t j = 0; j < i; j++)
+        if (g->m[j].tt->vec_dot_type == m->tt->vec_dot_type) m->xq = g->m[j].xq;
+    }
+  }
+  uint64_t work = 0;
+  g->tiles = 0;
+  for (uint32_t i = 0; i < g->n; i++) {
+    member *m = &g->m[i];
+    m->row_tiles = ((uint64_t)m->p->n_rows + m->tile_rows - 1) / m->tile_rows;
+    m->tiles = m->p->n_rows ? m->row_tiles * (((uint64_t)n_tokens + FR_MM_TOKENS - 1) / FR_MM_TOKENS) : 0;
+    m->first = g->tiles;
+    g->tiles += m->tiles;
+    work += (uint64_t)m->p->n_rows * m->p->n_cols * n_tokens;
+  }
+  atomic_init(&g->next, 0);
+  fr_parallel(dev, compute, g, work);
   return FR_OK;
+}
+
+static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, const fr_view *v) {
+  group g = {.n = 1};
+  init_member(&g.m[0], k, vp, v);
+  return run_group(dev, &g, k->name);
+}
+
+static int overlaps(const uint8_t *a, uint64_t an, const uint8_t *b, uint64_t bn) { return a < b + bn && b < a + an; }
+
+/* the extents of W, x and dst as the op's params use them */
+static uint64_t w_bytes(const fr_bound_op *op) {
+  const fr_mul_mat_params *p = op->params;
+  return (uint64_t)p->n_rows * p->row_bytes;
+}
+static uint64_t x_bytes(const fr_bound_op *op) {
+  const fr_mul_mat_params *p = op->params;
+  return (uint64_t)p->n_tokens * p->n_cols * 4;
+}
+static uint64_t dst_bytes(const fr_bound_op *op) {
+  const fr_mul_mat_params *p = op->params;
+  return (uint64_t)p->n_tokens * p->n_rows * 4;
+}
+
+uint32_t fr_mul_mat_group_len(const fr_bound_op *ops, uint32_t n_avail) {
+  if (n_avail == 0 || ops[0].k->run != run) return 1;
+  const fr_mul_mat_params *p0 = ops[0].params;
+  uint32_t n = 1;
+  for (; n < n_avail && n < FR_MM_GROUP_MAX; n++) {
+    const fr_bound_op *op = &ops[n];
+    const fr_mul_mat_params *p = op->params;
+    if (op->k->run != run || op->views[1].ptr != ops[0].views[1].ptr || p->n_cols != p0->n_cols ||
+        p->n_tokens != p0->n_tokens)
+      break;
+    /* independent: no member's output is read or written by another (x is
+     * quantized once, before any member runs) */
+    int clash = overlaps(op->views[2].ptr, dst_bytes(op), ops[0].views[1].ptr, x_bytes(&ops[0])) ||
+                (n == 1 && overlaps(ops[0].views[2].ptr, dst_bytes(&ops[0]), ops[0].views[1].ptr, x_bytes(&ops[0])));
+    for (uint32_t j = 0; j <= n && !clash; j++)
+      clash = overlaps(op->views[2].ptr, dst_bytes(op), ops[j].views[0].ptr, w_bytes(&ops[j])) ||
+              (j < n && (overlaps(op->views[2].ptr, dst_bytes(op), ops[j].views[2].ptr, dst_bytes(&ops[j])) ||
+                         overlaps(op->views[0].ptr, w_bytes(op), ops[j].views[2].ptr, dst_bytes(&ops[j]))));
+    if (clash) break;
+  }
+  return n;
+}
+
+int32_t fr_mul_mat_run_group(fr_device *dev, const fr_bound_op *ops, uint32_t n) {
+  group g = {.n = n};
+  for (uint32_t i = 0; i < n; i++) init_member(&g.m[i], ops[i].k, ops[i].params, ops[i].views);
+  return run_group(dev, &g, ops[0].k->name);
 }
 
 const fr_kernel_desc fr_op_mul_mat = {

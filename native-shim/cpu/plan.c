@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "ops_mul_mat.h"
 
 #define FR_MAX_PLAN_OPS (1u << 20)
 
@@ -144,9 +145,10 @@ FR_EXPORT int32_t fr_plan_run(int32_t plan, int32_t slot0, int32_t slot1, int32_
     rc = op->k->check(op->k, op->params, op->views);
     if (rc != FR_OK) fr_fail_context(rc, "plan op %u: ", i);
   }
-  for (uint32_t i = 0; rc == FR_OK && i < p->n_ops; i++) {
+  for (uint32_t i = 0, n; rc == FR_OK && i < p->n_ops; i += n) {
     const fr_bound_op *op = &p->ops[i];
-    rc = op->k->run(op->k, p->dev, op->params, op->views);
+    n = fr_mul_mat_group_len(op, p->n_ops - i);
+    rc = n > 1 ? fr_mul_mat_run_group(p->dev, op, n) : op->k->run(op->k, p->dev, op->params, op->views);
     if (rc != FR_OK) fr_fail_context(rc, "plan op %u: ", i);
   }
   fr_api_unlock();

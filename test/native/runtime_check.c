@@ -741,6 +741,86 @@ static void test_plan(void) {
 
 /* ---------- error paths ---------- */
 
+/* mul_mats sharing x (q/k/v, gate/up) run as one parallel section inside a
+ * plan. Mixed layouts and types must give eager dispatch's bits at 1 and 3
+ * tokens, and ops that depend on each other must not be grouped: op 1
+ * writes into x (which op 2 then reads, so op 2 may not reuse x quantized
+ * before op 1), op 3's weights are op 2's output. */
+static const qtype *qtype_named(const char *name) {
+  for (size_t i = 0; i < N_QTYPES; i++)
+    if (!strcmp(qtypes[i].name, name)) return &qtypes[i];
+  return NULL;
+}
+
+static void test_plan_mul_mat_group(void) {
+  if (!supported("mul_mat_q4_K_r8") || !supported("repack_q4_K_r8")) return;
+  enum { N_OPS = 5 };
+  const uint32_t nc = 512, max_t = 3;
+  const char *types[N_OPS] = {"q4_K", "q6_K", "f32", "q6_K", "f32"};
+  const uint32_t rows[N_OPS] = {64, 24, 8, 16, 8};
+  /* op 4's weights are y3, so y3 holds 8 rows of nc floats */
+  const uint32_t y_floats[N_OPS] = {64 * max_t, 24 * max_t, 0, nc * 8, 8 * max_t};
+  buf x = new_buf(nc * max_t * 4), w[N_OPS], y[N_OPS];
+  float *x0 = malloc(nc * max_t * 4);
+  fill(x0, (size_t)nc * max_t, 1);
+  for (uint32_t i = 0; i < N_OPS; i++) {
+    const qtype *t = qtype_named(types[i]);
+    w[i] = new_buf((int64_t)rows[i] * nc / t->blck * t->size);
+    fill_weights(t, w[i].p, (size_t)rows[i] * nc);
+    y[i] = i == 2 ? x : new_buf((int64_t)y_floats[i] * 4);
+    if (i != 2) memset(y[i].p, 0, (size_t)y_floats[i] * 4);
+  }
+  /* op 0 reads W0 repacked */
+  const uint32_t r8_bytes = rows[0] / 8 * (nc / 256) * 1184;
+  buf w0r = new_buf(r8_bytes);
+  fr_repack_params rp = {nc, rows[0], nc / 256 * 144, 1184};
+  buf rb[2] = {w[0], w0r};
+  int32_t rc_repack = run_op("repack_q4_K_r8", &rp, sizeof rp, 2, rb);
+  plan_builder pb;
+  memset(&pb, 0, sizeof pb);
+  char names[N_OPS][32];
+  fr_mul_mat_params mp[N_OPS];
+  buf bind[N_OPS][3];
+  for (uint32_t i = 0; i < N_OPS; i++) {
+    const qtype *t = qtype_named(types[i]);
+    mp[i] = (fr_mul_mat_params){nc, rows[i], 1, i == 0 ? r8_bytes / rows[0] : nc / t->blck * t->size};
+    snprintf(names[i], sizeof names[i], i == 0 ? "mul_mat_%s_r8" : "mul_mat_%s", t->name);
+    bind[i][0] = i == 0 ? w0r : i == 4 ? y[3] : w[i];
+    bind[i][1] = x;
+    bind[i][2] = y[i];
+    uint32_t o = pb_op(&pb, kernel(names[i]), &mp[i], sizeof mp[i], 3, bind[i]);
+    pb_patch(&pb, o, 8, 0, 1, 0); /* n_tokens */
+  }
+  int32_t plan = fr_plan_new(dev, pb.blob, pb_finish(&pb));
+  check(plan > 0 && rc_repack == 0, "mul_mat group plan: %d %s", plan, plan > 0 ? "" : fr_last_error());
+  if (plan <= 0) return;
+  float *got[N_OPS];
+  for (uint32_t i = 0; i < N_OPS; i++) got[i] = malloc((size_t)y_floats[i] * 4 + nc * max_t * 4);
+  for (uint32_t nt = 1; nt <= max_t; nt += 2) {
+    memcpy(x.p, x0, nc * max_t * 4);
+    int32_t rc = fr_plan_run(plan, (int32_t)nt, 0, 0, 0);
+    for (uint32_t i = 0; i < N_OPS; i++) memcpy(got[i], y[i].p, (size_t)rows[i] * nt * 4);
+    memcpy(x.p, x0, nc * max_t * 4);
+    int same = rc == 0;
+    for (uint32_t i = 0; i < N_OPS; i++) {
+      fr_mul_mat_params ep = mp[i];
+      ep.n_tokens = nt;
+      if (run_op(names[i], &ep, sizeof ep, 3, bind[i]) != 0 || memcmp(got[i], y[i].p, (size_t)rows[i] * nt * 4))
+        same = 0;
+    }
+    check(same, "mul_mat group in a plan (%u tokens) equals eager dispatch bitwise (rc %d %s)", nt, rc,
+          rc ? fr_last_error() : "");
+  }
+  check(fr_plan_free(plan) == 0, "free the mul_mat group plan");
+  for (uint32_t i = 0; i < N_OPS; i++) {
+    free(got[i]);
+    free_buf(w[i]);
+    if (i != 2) free_buf(y[i]);
+  }
+  free(x0);
+  free_buf(w0r), free_buf(x);
+}
+
 static void test_errors(void) {
   check(fr_abi_version() == FR_ABI_VERSION, "abi version");
   check(fr_buffer_size(123456) == FR_E_INVALID && strstr(fr_last_error(), "bad buffer handle"), "bad buffer handle: %s",
@@ -887,6 +967,7 @@ int main(void) {
   test_mul_mat();
   test_attn();
   test_plan();
+  test_plan_mul_mat_group();
   test_errors();
   test_threads_vs_single();
   check(fr_device_close(dev) == 0, "device closes once empty: %s", fr_last_error());
