@@ -16,11 +16,9 @@
  * and one kernel call covers eight rows by up to four tokens.
  *
  * For a single token, in either layout (decode: streaming the weights is
- * all the work), each thread gets
- * about FR_MM_DECODE_TILES_PER_THREAD long runs of rows: long runs keep
- * the prefetchers streaming (8-row tiles decode ~25% slower than 512-row
- * ones on Zen 3), and more than one per thread still evens out a thread
- * that was descheduled for a while.
+ * all the work), rows are claimed in shrinking runs (compute_decode): long
+ * runs keep the prefetchers streaming (8-row tiles decode ~25% slower than
+ * 512-row ones on Zen 3) and short last ones keep the join from waiting.
  */
 #include <stdatomic.h>
 
@@ -31,7 +29,6 @@
 #define FR_MM_ROWS 16u
 #define FR_MM_TOKENS 32u
 #define FR_MM_R8_GROUPS 2u
-#define FR_MM_DECODE_TILES_PER_THREAD 4u
 #define FR_MM_DECODE_MIN_ROWS 32u
 
 static int32_t check_r8(const fr_kernel_desc *k, const void *vp, const fr_view *v);
@@ -73,14 +70,16 @@ typedef struct member {
   const uint8_t *xq; /* activations in vec_dot_type */
   uint64_t xq_row_bytes;
   float *dst;
-  uint64_t row_tiles, tiles, first; /* first: the group-wide index of its first tile */
+  uint64_t row_tiles, tiles;
+  uint64_t first; /* group-wide index of its first tile (prefill) or row (decode) */
 } member;
 
 typedef struct group {
   member m[FR_MM_GROUP_MAX];
   uint32_t n;
-  uint64_t tiles;
-  atomic_uint_fast64_t next;
+  uint64_t tiles; /* prefill: tiles of all members */
+  uint64_t rows;  /* decode: rows of all members */
+  atomic_uint_fast64_t next; /* prefill: the next tile; decode: the next row */
 } group;
 
 static int is_r8(const fr_kernel_desc *k) { return k->check == check_r8; }
@@ -93,11 +92,9 @@ static void convert(void *arg, int ith, int nth) {
     m->quantize(m->x + r * m->p->n_cols, (uint8_t *)m->xq + r * m->xq_row_bytes, m->p->n_cols);
 }
 
-static void run_tile(const member *m, uint64_t u) {
+/* rows [row0, row1) of m for tokens [tok0, tok1); row0 a multiple of 8 */
+static void run_rows(const member *m, uint32_t row0, uint32_t row1, uint32_t tok0, uint32_t tok1) {
   const fr_mul_mat_params *p = m->p;
-  const uint32_t tok0 = (uint32_t)(u / m->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % m->row_tiles * m->tile_rows);
-  const uint32_t tok1 = tok0 + FR_MM_TOKENS < p->n_tokens ? tok0 + FR_MM_TOKENS : p->n_tokens;
-  const uint32_t row1 = row0 + m->tile_rows < p->n_rows ? row0 + m->tile_rows : p->n_rows;
   if (m->r8) {
     for (uint32_t r = row0; r < row1; r += FR_R8_ROWS)
       m->r8->gemm((int)p->n_cols, (int)(tok1 - tok0), m->dst + (uint64_t)tok0 * p->n_rows + r, p->n_rows,
@@ -116,14 +113,42 @@ static void run_tile(const member *m, uint64_t u) {
   }
 }
 
-/* Tiles of all members come from one counter, members in order. */
+/* Prefill: tiles of all members come from one counter, members in order. */
 static void compute(void *arg, int ith, int nth) {
   (void)ith, (void)nth;
   group *g = arg;
   for (uint64_t u; (u = atomic_fetch_add_explicit(&g->next, 1, memory_order_relaxed)) < g->tiles;) {
     uint32_t i = 0;
     while (u >= g->m[i].first + g->m[i].tiles) i++;
-    run_tile(&g->m[i], u - g->m[i].first);
+    const member *m = &g->m[i];
+    u -= m->first;
+    const uint32_t tok0 = (uint32_t)(u / m->row_tiles * FR_MM_TOKENS), row0 = (uint32_t)(u % m->row_tiles * m->tile_rows);
+    const uint32_t tok1 = tok0 + FR_MM_TOKENS < m->p->n_tokens ? tok0 + FR_MM_TOKENS : m->p->n_tokens;
+    const uint32_t row1 = row0 + m->tile_rows < m->p->n_rows ? row0 + m->tile_rows : m->p->n_rows;
+    run_rows(m, row0, row1, tok0, tok1);
+  }
+}
+
+/* Decode: the members' rows, end to end, are claimed in runs that shrink
+ * as they run out (guided scheduling): a claim takes 1/(2 nth) of what is
+ * left, at least FR_MM_DECODE_MIN_ROWS, and never crosses into the next
+ * member. The first runs are long, so the prefetchers keep streaming, and
+ * the last are short, so no thread waits long at the join for the other. */
+static void compute_decode(void *arg, int ith, int nth) {
+  (void)ith;
+  group *g = arg;
+  uint64_t r = atomic_load_explicit(&g->next, memory_order_relaxed);
+  while (r < g->rows) {
+    uint32_t i = 0;
+    while (r >= g->m[i].first + g->m[i].p->n_rows) i++;
+    const member *m = &g->m[i];
+    uint64_t run = (g->rows - r) / (2u * (uint64_t)nth);
+    run = run < FR_MM_DECODE_MIN_ROWS ? FR_MM_DECODE_MIN_ROWS : (run + FR_R8_ROWS - 1) / FR_R8_ROWS * FR_R8_ROWS;
+    const uint64_t end = r + run < m->first + m->p->n_rows ? r + run : m->first + m->p->n_rows;
+    if (!atomic_compare_exchange_weak_explicit(&g->next, &r, end, memory_order_relaxed, memory_order_relaxed))
+      continue; /* r now holds the cursor another thread moved */
+    run_rows(m, (uint32_t)(r - m->first), (uint32_t)(end - m->first), 0, 1);
+    r = atomic_load_explicit(&g->next, memory_order_relaxed);
   }
 }
 
@@ -159,16 +184,7 @@ static void init_member(member *m, const fr_kernel_desc *k, const void *params, 
 static int32_t run_group(fr_device *dev, group *g, const char *name) {
   const uint32_t n_tokens = g->m[0].p->n_tokens;
   if (n_tokens == 0) return FR_OK;
-  uint64_t all_rows = 0, scratch_bytes = 0;
-  for (uint32_t i = 0; i < g->n; i++) all_rows += g->m[i].p->n_rows;
-  if (n_tokens == 1) {
-    /* a multiple of 8 rows, as repacked weights need; sized from the whole
-     * group so a small member (k, v) is one tile, not eight tiny ones */
-    const uint64_t per = all_rows / ((uint64_t)dev->n_threads * FR_MM_DECODE_TILES_PER_THREAD);
-    const uint32_t rows = per < FR_MM_DECODE_MIN_ROWS ? FR_MM_DECODE_MIN_ROWS
-                                                      : (uint32_t)((per + FR_R8_ROWS - 1) / FR_R8_ROWS * FR_R8_ROWS);
-    for (uint32_t i = 0; i < g->n; i++) g->m[i].tile_rows = rows;
-  }
+  uint64_t scratch_bytes = 0;
   /* each activation format is made once: members sharing a vec_dot_type
    * share its rows */
   for (uint32_t i = 0; i < g->n; i++) {
@@ -200,17 +216,18 @@ static int32_t run_group(fr_device *dev, group *g, const char *name) {
     }
   }
   uint64_t work = 0;
-  g->tiles = 0;
+  g->tiles = g->rows = 0;
   for (uint32_t i = 0; i < g->n; i++) {
     member *m = &g->m[i];
     m->row_tiles = ((uint64_t)m->p->n_rows + m->tile_rows - 1) / m->tile_rows;
     m->tiles = m->p->n_rows ? m->row_tiles * (((uint64_t)n_tokens + FR_MM_TOKENS - 1) / FR_MM_TOKENS) : 0;
-    m->first = g->tiles;
+    m->first = n_tokens == 1 ? g->rows : g->tiles;
     g->tiles += m->tiles;
+    g->rows += m->p->n_rows;
     work += (uint64_t)m->p->n_rows * m->p->n_cols * n_tokens;
   }
   atomic_init(&g->next, 0);
-  fr_parallel(dev, compute, g, work);
+  fr_parallel(dev, n_tokens == 1 ? compute_decode : compute, g, work);
   return FR_OK;
 }
 
