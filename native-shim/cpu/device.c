@@ -6,38 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cpu_variant.h"
 #include "handles.h"
 #include "objects.h"
 
 #define FR_MAX_THREADS 256
-
-/* The features the library was compiled for (-march=native), which are the
- * ones its code paths actually use. */
-static const char *isa_features(void) {
-  return ""
-#if defined(__AVX512F__)
-         "avx512 "
-#endif
-#if defined(__AVX512VNNI__) || defined(__AVXVNNI__)
-         "vnni "
-#endif
-#if defined(__AVX2__)
-         "avx2 "
-#endif
-#if defined(__FMA__)
-         "fma "
-#endif
-#if defined(__F16C__)
-         "f16c "
-#endif
-#if defined(__ARM_NEON)
-         "neon "
-#endif
-#if defined(__ARM_FEATURE_DOTPROD)
-         "dotprod "
-#endif
-      ;
-}
 
 static int online_cpus(void) {
 #if defined(__linux__)
@@ -64,11 +37,14 @@ FR_EXPORT int32_t fr_device_open(int32_t n_threads) {
     return fr_fail(FR_E_DEVICE, "cannot start %d worker threads", n);
   }
   d->n_threads = n;
+  /* "cpu avx2 (avx2 fma f16c bmi2, 8 threads)": which library variant the
+   * loader chose is what a user comparing runs needs to see */
   char feats[64];
-  snprintf(feats, sizeof feats, "%s", isa_features());
+  snprintf(feats, sizeof feats, "%s", fr_cpu_features());
   size_t len = strlen(feats);
   if (len) feats[len - 1] = '\0'; /* trailing space */
-  snprintf(d->name, sizeof d->name, "cpu (%s%s%d thread%s)", feats, len ? ", " : "", n, n == 1 ? "" : "s");
+  snprintf(d->name, sizeof d->name, "cpu %s (%s%s%d thread%s)", fr_cpu_variant(), feats, len ? ", " : "", n,
+           n == 1 ? "" : "s");
   fr_api_lock();
   int32_t h = fr_handle_new(FR_KIND_DEVICE, d);
   fr_api_unlock();
