@@ -2,8 +2,9 @@
 // build-metal-emu.mjs — builds build/metal-emu/libferrum_metalemu.so, the
 // test-only Metal emulator executor (tools/metal-emu/host.cc). It implements
 // the same ABI as the CPU executor and reuses the CPU executor's objects
-// (handles, device, maps, buffers, plans, op checks) from build/native/obj,
-// replacing only the kernel registry and dispatch. Linux only; needs a C++
+// (handles, device, maps, buffers, plans, op checks) from
+// build/native/obj/portable (the variant every build has; none of its SIMD
+// matters here), replacing only the kernel registry and dispatch. Linux only; needs a C++
 // compiler here and clang++ at run time (kernels compile on first use).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const objDir = join(root, 'build', 'native', 'obj');
+const objDir = join(root, 'build', 'native', 'obj', 'portable');
 const outDir = join(root, 'build', 'metal-emu');
 const lib = join(outDir, 'libferrum_metalemu.so');
 const host = join(root, 'tools', 'metal-emu', 'host.cc');

@@ -1,10 +1,20 @@
 #!/usr/bin/env node
-// build-native.mjs — compiles native-shim/cpu/**/*.c into
-// build/native/libferrum_cpu.so (.dylib on macOS) with the system C compiler.
+// build-native.mjs — compiles native-shim/cpu/**/*.c once per CPU variant into
+// build/native/libferrum_cpu-<variant>.so (.dylib on macOS) with the system C
+// compiler; src/backend/cpu-library.ts loads the best one the running CPU
+// supports (what ggml's GGML_CPU_ALL_VARIANTS does).
+//
+// Variants: x86-64 has portable (the compiler's baseline), avx2 (x86-64-v3)
+// and avx512 (x86-64-v4 + VNNI); other architectures have portable and
+// native (-march/-mcpu=native). By default portable plus every variant this
+// CPU can run is built; FERRUM_CPU_VARIANTS=all (or a comma list) builds
+// those the compiler accepts, whatever this CPU is (for packaging).
+// Portable always builds; a variant the compiler rejects is skipped.
+//
 // No dependencies: runs from `npm install` (postinstall) before anything else.
 // Prints one line; exits non-zero with a one-line message when it cannot build.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildMetal } from './build-metal.mjs';
@@ -12,9 +22,10 @@ import { buildMetal } from './build-metal.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'native-shim', 'cpu');
 const outDir = join(root, 'build', 'native');
-const objDir = join(outDir, 'obj');
+const objRoot = join(outDir, 'obj');
 const isMac = process.platform === 'darwin';
-const lib = join(outDir, isMac ? 'libferrum_cpu.dylib' : 'libferrum_cpu.so');
+const ext = isMac ? 'dylib' : 'so';
+const libName = (variant) => `libferrum_cpu-${variant}.${ext}`;
 const cc = process.env.CC || 'cc';
 const JOBS = 2;
 
@@ -23,17 +34,49 @@ function fail(message) {
   process.exit(1);
 }
 
-function walk(dir, ext, out = []) {
+/*
+ * Each variant: the flag sets to try in order (the first the compiler
+ * accepts wins), the macros those flags must define (the code keys its SIMD
+ * paths on them: quants/kernels.h's FR_QUANTS_AVX2 / FR_QUANTS_AVX512), and
+ * the CPU features (__builtin_cpu_supports names) it needs at run time,
+ * which cpu_variant.c's fr_cpu_supported() checks from the same macros.
+ */
+const AVX2_MACROS = ['__AVX2__', '__FMA__', '__F16C__', '__BMI2__'];
+const AVX2_NEEDS = ['avx2', 'fma', 'f16c', 'bmi2'];
+const X86_VARIANTS = {
+  portable: { flagSets: [[]], macros: [], needs: [] },
+  avx2: {
+    flagSets: [['-march=x86-64-v3'], ['-mavx2', '-mfma', '-mf16c', '-mbmi2']],
+    macros: AVX2_MACROS,
+    needs: AVX2_NEEDS,
+  },
+  avx512: {
+    flagSets: [
+      ['-march=x86-64-v4', '-mavx512vnni'],
+      ['-mavx512f', '-mavx512bw', '-mavx512dq', '-mavx512cd', '-mavx512vl', '-mavx512vnni', '-mavx2', '-mfma', '-mf16c', '-mbmi2'],
+    ],
+    macros: [...AVX2_MACROS, '__AVX512F__', '__AVX512BW__', '__AVX512DQ__', '__AVX512CD__', '__AVX512VL__', '__AVX512VNNI__'],
+    needs: [...AVX2_NEEDS, 'avx512f', 'avx512bw', 'avx512dq', 'avx512cd', 'avx512vl', 'avx512vnni'],
+  },
+};
+// native targets the build machine, so it runs wherever it was built
+const NATIVE = { flagSets: [['-march=native'], ['-mcpu=native']], macros: [], needs: [] };
+const OTHER_VARIANTS = { portable: { flagSets: [[]], macros: [], needs: [] }, native: NATIVE };
+
+function walk(dir, suffix, out = []) {
   if (!existsSync(dir)) return out;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) walk(path, ext, out);
-    else if (entry.name.endsWith(ext)) out.push(path);
+    if (entry.isDirectory()) walk(path, suffix, out);
+    else if (entry.name.endsWith(suffix)) out.push(path);
   }
   return out;
 }
 
 const mtime = (path) => (existsSync(path) ? statSync(path).mtimeMs : 0);
+// Outputs are written under a per-process name and renamed into place, so
+// two builds racing (npm install beside a test run) never leave a torn file.
+const tmp = (path) => `${path}.${process.pid}.tmp`;
 
 const sources = walk(srcDir, '.c').sort();
 if (sources.length === 0) fail(`no C sources under ${relative(root, srcDir)}`);
@@ -44,39 +87,130 @@ const headers = [
 const newestHeader = Math.max(...headers.map(mtime), mtime(fileURLToPath(import.meta.url)));
 const newestInput = Math.max(newestHeader, ...sources.map(mtime));
 
-if (existsSync(lib) && mtime(lib) >= newestInput) {
-  console.log(`build-native: ${relative(root, lib)} is up to date`);
-  buildMetal();
-  process.exit(0);
-}
-
 const probe = spawnSync(cc, ['--version'], { encoding: 'utf8' });
 if (probe.error || probe.status !== 0) {
   fail(`no C compiler found (tried '${cc}'; set CC or install gcc/clang, e.g. apt-get install gcc / xcode-select --install)`);
 }
+mkdirSync(objRoot, { recursive: true });
 
-mkdirSync(objDir, { recursive: true });
-
-// -march=native is what makes the SIMD paths fast; some compilers (older
-// Apple clang on arm64) reject it, and then the portable build still works.
-// Outputs are written under a per-process name and renamed into place, so
-// two builds racing (npm install beside a test run) never leave a torn file.
-const tmp = (path) => `${path}.${process.pid}.tmp`;
-
-function acceptsFlag(flag) {
-  const probeSrc = tmp(join(objDir, 'probe.c'));
-  writeFileSync(probeSrc, 'int fr_probe(void) { return 0; }\n');
-  const r = spawnSync(cc, [flag, '-c', probeSrc, '-o', tmp(join(objDir, 'probe.o'))], { encoding: 'utf8' });
-  rmSync(probeSrc, { force: true });
-  rmSync(tmp(join(objDir, 'probe.o')), { force: true });
-  return !r.error && r.status === 0;
+/** Compile a throwaway C source with `args`; returns the result and cleans up. */
+function tryCompile(source, args, { link = false } = {}) {
+  const src = tmp(join(objRoot, 'probe.c'));
+  const out = tmp(join(objRoot, link ? 'probe' : 'probe.o'));
+  writeFileSync(src, source);
+  const r = spawnSync(cc, [...args, ...(link ? [] : ['-c']), src, '-o', out], { encoding: 'utf8' });
+  rmSync(src, { force: true });
+  return { ok: !r.error && r.status === 0, out, cleanup: () => rmSync(out, { force: true }) };
 }
-const arch = acceptsFlag('-march=native') ? ['-march=native'] : [];
 
-const cflags = [
-  '-std=c11', '-O3', ...arch, '-fPIC', '-pthread', '-fvisibility=hidden',
+const x86 = tryCompile('#ifndef __x86_64__\n#error not x86-64\n#endif\nint fr_probe;\n', []);
+x86.cleanup();
+const VARIANTS = x86.ok ? X86_VARIANTS : OTHER_VARIANTS;
+
+/**
+ * The features of this CPU as __builtin_cpu_supports names, from a probe
+ * compiled for the baseline (so it runs anywhere); /proc/cpuinfo when the
+ * compiler lacks a name. undefined when neither works.
+ */
+function hostFeatures() {
+  const names = [...new Set(Object.values(VARIANTS).flatMap((v) => v.needs))];
+  const checks = names.map((n) => `  if (__builtin_cpu_supports("${n}")) puts("${n}");`).join('\n');
+  const exe = tryCompile(`#include <stdio.h>\nint main(void) {\n  __builtin_cpu_init();\n${checks}\n  return 0;\n}\n`, [], { link: true });
+  if (exe.ok) {
+    const r = spawnSync(exe.out, [], { encoding: 'utf8' });
+    exe.cleanup();
+    if (r.status === 0) return new Set(r.stdout.split('\n').filter(Boolean));
+  }
+  exe.cleanup();
+  if (process.platform !== 'linux') return undefined;
+  const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim().split(/\s+/);
+  // cpuinfo spells VNNI avx512_vnni; the other names match
+  return flags ? new Set(flags.map((f) => (f === 'avx512_vnni' ? 'avx512vnni' : f))) : undefined;
+}
+
+/** Which variants to build: portable first, then FERRUM_CPU_VARIANTS or what this CPU runs. */
+function wantedVariants() {
+  const env = (process.env.FERRUM_CPU_VARIANTS ?? '').trim();
+  if (env === 'all') return { names: Object.keys(VARIANTS), why: 'all' };
+  if (env !== '') {
+    const list = env.split(',').map((s) => s.trim()).filter(Boolean);
+    const known = { ...VARIANTS, native: NATIVE };
+    const bad = list.find((v) => !(v in known));
+    if (bad) fail(`FERRUM_CPU_VARIANTS: unknown variant "${bad}" (use all or a comma list of ${Object.keys(known).join(', ')})`);
+    return { names: ['portable', ...list.filter((v) => v !== 'portable')], why: 'listed' };
+  }
+  if (!x86.ok) return { names: Object.keys(VARIANTS), why: 'host' };
+  const have = hostFeatures();
+  // unknown CPU: build them all and let the loader ask each library
+  if (!have) return { names: Object.keys(VARIANTS), why: 'all' };
+  const names = Object.entries(VARIANTS).filter(([, v]) => v.needs.every((n) => have.has(n))).map(([k]) => k);
+  return { names, why: 'host', lacking: Object.keys(VARIANTS).filter((k) => !names.includes(k)) };
+}
+
+/** The first flag set of `variant` the compiler accepts and that defines its macros, or undefined. */
+function variantFlags(variant) {
+  const spec = VARIANTS[variant] ?? NATIVE;
+  const src = `${spec.macros.map((m) => `#ifndef ${m}\n#error ${m}\n#endif\n`).join('')}int fr_probe;\n`;
+  for (const flags of spec.flagSets) {
+    const r = tryCompile(src, flags);
+    r.cleanup();
+    if (r.ok) return flags;
+  }
+  return undefined;
+}
+
+const wanted = wantedVariants();
+const notes = [];
+if (wanted.lacking?.length) notes.push(`this CPU cannot run ${wanted.lacking.join(', ')}, not built`);
+
+const common = [
+  '-std=c11', '-O3', '-fPIC', '-pthread', '-fvisibility=hidden',
   '-Wall', '-Wextra', '-I', join(root, 'native-shim', 'include'), '-I', srcDir,
 ];
+
+const builds = [];
+for (const variant of wanted.names) {
+  const flags = variantFlags(variant);
+  if (!flags) {
+    const tried = (VARIANTS[variant] ?? NATIVE).flagSets.map((f) => f.join(' ')).join(' / ');
+    // the baseline build has no flags to reject; failing here means a broken compiler
+    if (variant === 'portable') fail(`${cc} cannot compile C (${tried || 'no flags'})`);
+    notes.push(`${variant} skipped (${cc} rejects ${tried})`);
+    continue;
+  }
+  const objDir = join(objRoot, variant);
+  const cflags = [...common, ...flags, `-DFR_CPU_VARIANT="${variant}"`];
+  // a change of flags (another compiler, the fallback flag set) makes every object stale
+  const stamp = join(objDir, 'cflags');
+  const sameFlags = existsSync(stamp) && readFileSync(stamp, 'utf8') === JSON.stringify([cc, ...cflags]);
+  const lib = join(outDir, libName(variant));
+  const objects = sources.map((src) => join(objDir, relative(srcDir, src).replace(/[\\/]/g, '__').replace(/\.c$/, '.o')));
+  const upToDate = sameFlags && mtime(lib) >= newestInput;
+  builds.push({ variant, flags, cflags, objDir, stamp, sameFlags, lib, objects, upToDate });
+}
+
+// Libraries from an earlier build that this one leaves alone must not be
+// loaded once they are older than the sources: the loader would run old code.
+for (const variant of Object.keys({ ...VARIANTS, native: NATIVE })) {
+  const lib = join(outDir, libName(variant));
+  if (!builds.some((b) => b.variant === variant) && existsSync(lib) && mtime(lib) < newestInput) {
+    rmSync(lib, { force: true });
+    notes.push(`removed stale ${libName(variant)}`);
+  }
+}
+// the single-library layout before variants
+rmSync(join(outDir, `libferrum_cpu.${ext}`), { force: true });
+for (const f of existsSync(objRoot) ? readdirSync(objRoot) : []) if (f.endsWith('.o')) rmSync(join(objRoot, f), { force: true });
+
+const names = builds.map((b) => b.variant).join(', ');
+const where = relative(root, join(outDir, libName('<variant>')));
+const tail = notes.length ? `; ${notes.join('; ')}` : '';
+
+if (builds.every((b) => b.upToDate)) {
+  console.log(`build-native: ${where} up to date for ${names}${tail}`);
+  buildMetal();
+  process.exit(0);
+}
 
 function run(args) {
   return new Promise((resolve) => {
@@ -90,19 +224,23 @@ function run(args) {
 }
 
 const started = Date.now();
-const objects = sources.map((src) => join(objDir, relative(srcDir, src).replace(/[\\/]/g, '__').replace(/\.c$/, '.o')));
-const stale = sources
-  .map((src, i) => ({ src, obj: objects[i] }))
-  .filter(({ src, obj }) => mtime(obj) < Math.max(mtime(src), newestHeader));
+const stale = [];
+for (const b of builds.filter((x) => !x.upToDate)) {
+  mkdirSync(b.objDir, { recursive: true });
+  sources.forEach((src, i) => {
+    const obj = b.objects[i];
+    if (!b.sameFlags || mtime(obj) < Math.max(mtime(src), newestHeader)) stale.push({ b, src, obj });
+  });
+}
 
 let failed = null;
 let warnings = '';
 async function worker() {
   while (stale.length && !failed) {
-    const { src, obj } = stale.shift();
-    const r = await run([...cflags, '-c', src, '-o', tmp(obj)]);
+    const { b, src, obj } = stale.shift();
+    const r = await run([...b.cflags, '-c', src, '-o', tmp(obj)]);
     if (r.code !== 0) {
-      failed = { src, output: r.output };
+      failed = { b, src, output: r.output };
       rmSync(tmp(obj), { force: true });
     } else {
       renameSync(tmp(obj), obj);
@@ -113,20 +251,25 @@ async function worker() {
 await Promise.all(Array.from({ length: JOBS }, worker));
 if (failed) {
   process.stderr.write(failed.output);
-  fail(`compiling ${relative(root, failed.src)} failed`);
+  fail(`compiling ${relative(root, failed.src)} for ${failed.b.variant} failed`);
 }
 if (warnings.trim()) process.stderr.write(warnings);
 
-const linkFlags = isMac
-  ? ['-dynamiclib', '-install_name', '@rpath/libferrum_cpu.dylib']
-  : ['-shared', '-Wl,--no-undefined', '-Wl,-soname,libferrum_cpu.so'];
-const linked = await run([...linkFlags, '-pthread', '-o', tmp(lib), ...objects, '-lm']);
-if (linked.code !== 0) {
-  rmSync(tmp(lib), { force: true });
-  process.stderr.write(linked.output);
-  fail(`linking ${relative(root, lib)} failed`);
+for (const b of builds.filter((x) => !x.upToDate)) {
+  writeFileSync(b.stamp, JSON.stringify([cc, ...b.cflags]));
+  const soname = libName(b.variant);
+  const linkFlags = isMac
+    ? ['-dynamiclib', '-install_name', `@rpath/${soname}`]
+    : ['-shared', '-Wl,--no-undefined', `-Wl,-soname,${soname}`];
+  const linked = await run([...linkFlags, '-pthread', '-o', tmp(b.lib), ...b.objects, '-lm']);
+  if (linked.code !== 0) {
+    rmSync(tmp(b.lib), { force: true });
+    process.stderr.write(linked.output);
+    fail(`linking ${relative(root, b.lib)} failed`);
+  }
+  renameSync(tmp(b.lib), b.lib);
 }
-renameSync(tmp(lib), lib);
 const secs = ((Date.now() - started) / 1000).toFixed(1);
-console.log(`build-native: built ${relative(root, lib)} from ${sources.length} sources (${cc}${arch.length ? ' -march=native' : ''}) in ${secs}s`);
+const how = builds.map((b) => `${b.variant}${b.flags.length ? ` ${b.flags.join(' ')}` : ''}${b.upToDate ? ' (up to date)' : ''}`).join(', ');
+console.log(`build-native: built ${where} from ${sources.length} sources in ${secs}s (${cc}: ${how})${tail}`);
 buildMetal();

@@ -74,7 +74,7 @@ LIBS="$W/out:$DIR/usr/libexec/swift/lib/swift/linux:$DIR/lib/x86_64-linux-gnu:$D
 # 6. (when clang++ is here) the Swift shim runs the tiny fixture end to end:
 #    stand-in Metal backed by the MSL emulator (FERRUM_STANDIN_EMU).
 if [ "${FERRUM_CHECK_SWIFT_E2E:-1}" != 0 ] && command -v "${FERRUM_EMU_CXX:-clang++}" >/dev/null \
-    && [ -f "$ROOT/dist/model/engine.js" ] && [ -f "$ROOT/build/native/libferrum_cpu.so" ]; then
+    && [ -f "$ROOT/dist/model/engine.js" ] && [ -f "$ROOT/build/native/libferrum_cpu-portable.so" ]; then
   node "$ROOT/scripts/build-metal-emu.mjs" >"$W/log" 2>&1 || { cat "$W/log" >&2; die "building the MSL emulator failed"; }
   FERRUM_METAL_LIB="$W/out/libferrum_metal.so" FERRUM_STANDIN_EMU="$ROOT/build/metal-emu/libferrum_metalemu.so" \
     "$DIR/lib64/ld-linux-x86-64.so.2" --library-path "$LIBS" "$(command -v node)" "$ROOT/scripts/check-swift-e2e.mjs" \

@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { builtCpuVariants, cpuLibraryPath } from '../src/backend/cpu-library.js';
+import type { CpuVariant } from '../src/backend/cpu-variants.js';
 import { cCompiler } from './helpers/cc.js';
 import { IS_CI, REPO_ROOT } from './helpers/shared.js';
 import { tempDir } from './helpers/tmp.js';
@@ -21,15 +23,15 @@ function ggmlParityAvailable(): boolean {
     return false;
   }
   const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? [];
-  return ['avx2', 'fma', 'f16c'].every((f) => flags.includes(f));
+  return ['avx2', 'fma', 'f16c', 'bmi2'].every((f) => flags.includes(f));
 }
 
-/** Compile one C driver against libferrum_cpu (plus extra inputs) and run it; returns its stdout. */
-function compileAndRunDriver(source: string, extra: readonly string[] = [], rpath: readonly string[] = []): string {
-  const exe = join(tempDir('native'), source.replace(/\.c$/, ''));
+/** Compile one C driver against one variant of libferrum_cpu (plus extra inputs) and run it; returns its stdout. */
+function compileAndRunDriver(source: string, variant: CpuVariant, extra: readonly string[] = [], rpath: readonly string[] = []): string {
+  const exe = join(tempDir('native'), `${source.replace(/\.c$/, '')}_${variant}`);
   const compile = spawnSync(cc!, [
     '-std=c11', '-O2', '-Wall', '-Wextra', '-o', exe, join(REPO_ROOT, 'test/native', source),
-    `-L${LIB_DIR}`, '-lferrum_cpu', ...extra, `-Wl,-rpath,${[LIB_DIR, ...rpath].join(':')}`, '-lm',
+    cpuLibraryPath(variant), ...extra, `-Wl,-rpath,${[LIB_DIR, ...rpath].join(':')}`, '-lm',
   ], { encoding: 'utf8' });
   expect(compile.status, compile.stderr).toBe(0);
   expect(compile.stderr).toBe('');
@@ -53,17 +55,26 @@ describe.skipIf(!cc)('native CPU runtime', () => {
   });
 
   /* every op against a double-precision reference, plans against eager
-   * dispatch, and every error path (test/native/runtime_check.c) */
-  it('passes its C runtime checks', () => {
-    const s = summary(compileAndRunDriver('runtime_check.c'));
-    expect(s.failed).toBe(0);
-    expect(s.passed).toBeGreaterThan(150);
+   * dispatch, and every error path (test/native/runtime_check.c), in every
+   * variant this CPU runs: each has its own SIMD paths */
+  it('passes its C runtime checks in every variant this CPU runs', () => {
+    const runnable = builtCpuVariants().filter((b) => b.probe.supported);
+    expect(runnable.map((b) => b.variant)).toContain('portable');
+    for (const { variant } of runnable) {
+      const out = compileAndRunDriver('runtime_check.c', variant);
+      expect(out).toMatch(new RegExp(`^device: cpu ${variant} `, 'm'));
+      const s = summary(out);
+      expect(s.failed, variant).toBe(0);
+      expect(s.passed, variant).toBeGreaterThan(150);
+    }
   });
 
   /* the same inputs through node-llama-cpp's own ggml CPU backend: bit for
-   * bit where ferrum mirrors ggml's rounding (test/native/ggml_parity.c) */
+   * bit where ferrum mirrors ggml's rounding (test/native/ggml_parity.c).
+   * Against the avx2 variant: the peer is ggml's AVX2 (haswell) build. */
   it.skipIf(!ggmlParityAvailable())('matches the peer ggml CPU backend', () => {
-    const s = summary(compileAndRunDriver('ggml_parity.c', GGML_LIBS, [GGML_BINS]));
+    if (!existsSync(cpuLibraryPath('avx2'))) throw new Error('this CPU has AVX2/FMA/F16C but build-native did not build the avx2 variant');
+    const s = summary(compileAndRunDriver('ggml_parity.c', 'avx2', GGML_LIBS, [GGML_BINS]));
     expect(s.failed).toBe(0);
     expect(s.passed).toBeGreaterThan(30);
   });

@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DataType, define, open, type JsExternal } from 'ffi-rs';
 import { UserError } from '../cli/user-error.js';
+import { readProfileEnv } from '../profile/env.js';
+import { chooseCpuLibrary } from './cpu-library.js';
 
 /** The ABI version this TypeScript speaks (FR_ABI_VERSION in native-shim/include/ferrum_shim.h). */
 export const FR_ABI_VERSION = 1;
@@ -11,12 +13,15 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export type ExecutorKind = 'cpu' | 'metal';
 
+/**
+ * The executor library to load: FERRUM_CPU_LIB / FERRUM_METAL_LIB when set,
+ * else (CPU) the variant FERRUM_CPU names or the best one this CPU runs.
+ */
 export function nativeLibraryPath(kind: ExecutorKind): string {
   const override = process.env[kind === 'cpu' ? 'FERRUM_CPU_LIB' : 'FERRUM_METAL_LIB'];
   if (override) return override;
-  const ext = process.platform === 'darwin' ? 'dylib' : 'so';
   return kind === 'cpu'
-    ? `${ROOT}build/native/libferrum_cpu.${ext}`
+    ? chooseCpuLibrary(readProfileEnv().cpu)
     : `${ROOT}native-shim/metal/.build/release/libferrum_metal.dylib`;
 }
 

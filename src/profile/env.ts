@@ -1,3 +1,4 @@
+import { CPU_VARIANTS, type CpuVariant, isCpuVariant } from '../backend/cpu-variants.js';
 import type { ExecutorKind } from '../backend/native-lib.js';
 import { UserError } from '../cli/user-error.js';
 
@@ -15,6 +16,8 @@ export interface ProfileEnv {
   readonly threads: number | undefined;
   /** FERRUM_REPACK=0: keep the file's weight layouts on the CPU (default: repack where faster). */
   readonly repack: boolean;
+  /** FERRUM_CPU=avx512|avx2|native|portable: force that build of the CPU library (default: the best this CPU runs). */
+  readonly cpu: CpuVariant | undefined;
 }
 
 const on = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
@@ -30,6 +33,10 @@ export function readProfileEnv(env: NodeJS.ProcessEnv = process.env): ProfileEnv
     threads = Number(threadsRaw);
     if (!Number.isInteger(threads) || threads < 1 || threads > 1024) throw new UserError(`FERRUM_THREADS must be a whole number from 1 to 1024 (got "${threadsRaw}")`);
   }
+  const cpu = env.FERRUM_CPU;
+  if (cpu !== undefined && cpu !== '' && !isCpuVariant(cpu)) {
+    throw new UserError(`FERRUM_CPU must be one of ${CPU_VARIANTS.join(', ')} (got "${cpu}")`);
+  }
   return {
     profile: on(env.FERRUM_PROFILE),
     trace: env.FERRUM_TRACE || undefined,
@@ -37,6 +44,7 @@ export function readProfileEnv(env: NodeJS.ProcessEnv = process.env): ProfileEnv
     backend: backend === 'cpu' || backend === 'metal' ? backend : undefined,
     threads,
     repack: env.FERRUM_REPACK === undefined || env.FERRUM_REPACK === '' || on(env.FERRUM_REPACK),
+    cpu: cpu !== undefined && isCpuVariant(cpu) ? cpu : undefined,
   };
 }
 

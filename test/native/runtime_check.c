@@ -5,7 +5,7 @@
  * Prints "N passed, M failed"; exits non-zero when anything failed.
  *
  * Build: cc -O2 -I native-shim/include test/native/runtime_check.c \
- *          -L build/native -lferrum_cpu -Wl,-rpath,build/native -lm
+ *          build/native/libferrum_cpu-<variant>.so -Wl,-rpath,build/native -lm
  * Quantized types are exercised when the library supports them (their
  * reference dequantizes through get_rows_<type>, so mul_mat is checked
  * against the same type's to_float).
