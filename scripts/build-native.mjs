@@ -202,12 +202,12 @@ for (const variant of Object.keys({ ...VARIANTS, native: NATIVE })) {
 rmSync(join(outDir, `libferrum_cpu.${ext}`), { force: true });
 for (const f of existsSync(objRoot) ? readdirSync(objRoot) : []) if (f.endsWith('.o')) rmSync(join(objRoot, f), { force: true });
 
-const names = builds.map((b) => b.variant).join(', ');
-const where = relative(root, join(outDir, libName('<variant>')));
+// "build/native/libferrum_cpu-{portable,avx2}.so": every library in one name
+const where = relative(root, join(outDir, libName(`{${builds.map((b) => b.variant).join(',')}}`)));
 const tail = notes.length ? `; ${notes.join('; ')}` : '';
 
 if (builds.every((b) => b.upToDate)) {
-  console.log(`build-native: ${where} up to date for ${names}${tail}`);
+  console.log(`build-native: ${where} up to date${tail}`);
   buildMetal();
   process.exit(0);
 }
@@ -270,6 +270,6 @@ for (const b of builds.filter((x) => !x.upToDate)) {
   renameSync(tmp(b.lib), b.lib);
 }
 const secs = ((Date.now() - started) / 1000).toFixed(1);
-const how = builds.map((b) => `${b.variant}${b.flags.length ? ` ${b.flags.join(' ')}` : ''}${b.upToDate ? ' (up to date)' : ''}`).join(', ');
-console.log(`build-native: built ${where} from ${sources.length} sources in ${secs}s (${cc}: ${how})${tail}`);
+const how = builds.filter((b) => b.flags.length).map((b) => `; ${b.variant}: ${b.flags.join(' ')}`).join('');
+console.log(`build-native: built ${where} from ${sources.length} sources in ${secs}s (${cc}${how})${tail}`);
 buildMetal();
