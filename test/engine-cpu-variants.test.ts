@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { builtCpuVariants } from '../src/backend/cpu-library.js';
+import { buildCommandFor, builtCpuVariants } from '../src/backend/cpu-library.js';
 import { CPU_VARIANTS } from '../src/backend/cpu-variants.js';
 import { agreement } from '../src/eval/logit-agreement.js';
 import { Engine } from '../src/model/engine.js';
@@ -32,7 +32,7 @@ const built = builtCpuVariants();
 const runnable = built.filter((b) => b.probe.supported).map((b) => b.variant);
 for (const v of CPU_VARIANTS) {
   const b = built.find((x) => x.variant === v);
-  if (!b) console.warn(`skipping CPU variant ${v} vs llama.cpp: not built here (a default build makes only what this CPU runs; FERRUM_CPU_VARIANTS=all builds the rest)`);
+  if (!b) console.warn(`skipping CPU variant ${v} vs llama.cpp: not built here (a default build makes only what this CPU runs; \`${buildCommandFor(v)}\` builds it)`);
   else if (!b.probe.supported) console.warn(`skipping CPU variant ${v} vs llama.cpp: this CPU lacks its instruction set (fr_cpu_supported() = 0)`);
 }
 
