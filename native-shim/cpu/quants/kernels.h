@@ -246,7 +246,7 @@ void fr_vec_dot_q5_K_q8_K(int n, float *s, const void *w, const void *a);
 void fr_vec_dot_q6_K_q8_K(int n, float *s, const void *w, const void *a);
 
 #if FR_QUANTS_AVX2
-#include <immintrin.h>
+#include "x86_simd.h"
 
 /* four int8 activations broadcast to every 32-bit lane: the r8 kernels'
  * multiplier for four columns of all eight rows (x86_avx2_r8*.c) */

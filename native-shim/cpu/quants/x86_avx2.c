@@ -25,7 +25,7 @@
 #include "kernels.h"
 
 #if FR_QUANTS_AVX2
-#include <immintrin.h>
+#include "x86_simd.h"
 
 static inline float hsum_ps(__m256 v) {
   __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -19,7 +19,7 @@
 #include "kernels.h"
 
 #if FR_QUANTS_AVX2
-#include <immintrin.h>
+#include "x86_simd.h"
 
 /* int16 pairs (s_r, s_r) in lane r from eight bytes s_0..s_7 */
 static inline __m256i r8_scale_pairs(const uint8_t *p) {

@@ -17,7 +17,7 @@
 #include "kernels.h"
 
 #if FR_QUANTS_AVX2
-#include <immintrin.h>
+#include "x86_simd.h"
 
 /* bytes ahead of the block being read: decode streams weights from memory
  * (2 KiB was best of 0.5-8 KiB on Zen 3; without, a third slower) */
