@@ -59,6 +59,23 @@
 #define FR_QUANTS_AVX2 0
 #endif
 
+/*
+ * AVX-512 VNNI r8 gemm kernels (x86_avx512_r8*.c) replace the AVX2 ones in
+ * builds for x86-64-v4 + VNNI; every other AVX2 kernel stays in use, so
+ * this implies FR_QUANTS_AVX2. FR_SIMDE_AVX512 (tests only) turns them on
+ * over an AVX2 build, SIMDe emulating the AVX-512 instructions
+ * (x86_simd.h), so machines without AVX-512 still check their bits.
+ */
+#if FR_QUANTS_AVX2 && (defined(FR_SIMDE_AVX512) || (defined(__AVX512F__) && defined(__AVX512BW__) && \
+                                                    defined(__AVX512VL__) && defined(__AVX512VNNI__)))
+#define FR_QUANTS_AVX512 1
+#else
+#define FR_QUANTS_AVX512 0
+#endif
+#if defined(FR_SIMDE_AVX512) && !FR_QUANTS_AVX2
+#error "FR_SIMDE_AVX512 emulates AVX-512 on top of a native AVX2 build: add -march=native (or x86-64-v3)"
+#endif
+
 static inline uint32_t frq_f32_bits(float f) {
   uint32_t u;
   memcpy(&u, &f, sizeof u);
@@ -282,14 +299,16 @@ void fr_vec_dot4_q6_K_q8_K(int n, float *s, size_t s_stride, const void *w, cons
 #define FR_DOT4(f) NULL
 #endif
 
-/* q4_K_r8.c (repack; portable kernel) and x86_avx2_r8.c (AVX2 kernel) */
+/* q4_K_r8.c (repack; portable kernel), x86_avx2_r8.c (AVX2 kernel) and
+ * x86_avx512_r8.c (AVX-512 VNNI kernel) */
 void fr_repack_q4_K_r8(const void *src, size_t src_row_bytes, void *dst, int n);
 void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
-/* q6_K_r8.c (repack; portable kernel) and x86_avx2_r8.c (AVX2 kernel) */
+/* q6_K_r8.c (repack; portable kernel), x86_avx2_r8.c and x86_avx512_r8.c */
 void fr_repack_q6_K_r8(const void *src, size_t src_row_bytes, void *dst, int n);
 void fr_gemm_q6_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
 
-/* q0_r8.c (repacks; portable kernels) and x86_avx2_r8_q0.c (AVX2 kernels) */
+/* q0_r8.c (repacks; portable kernels), x86_avx2_r8_q0.c (AVX2 kernels) and
+ * x86_avx512_r8_q0.c (AVX-512 VNNI kernels) */
 void fr_repack_q4_0_r8(const void *src, size_t src_row_bytes, void *dst, int n);
 void fr_repack_q8_0_r8(const void *src, size_t src_row_bytes, void *dst, int n);
 void fr_gemm_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);

@@ -18,7 +18,7 @@
  */
 #include "kernels.h"
 
-#if FR_QUANTS_AVX2
+#if FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 /* else x86_avx512_r8*.c */
 #include "x86_simd.h"
 
 /* int16 pairs (s_r, s_r) in lane r from eight bytes s_0..s_7 */
@@ -159,4 +159,4 @@ FR_R8_GEMM_ENTRY(fr_gemm_q6_K_r8_q8_K, gemm6_nt)
 
 FR_R8_GEMM_ENTRY(fr_gemm_q4_K_r8_q8_K, gemm_nt)
 
-#endif /* FR_QUANTS_AVX2 */
+#endif /* FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 */

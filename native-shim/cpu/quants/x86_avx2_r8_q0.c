@@ -16,7 +16,7 @@
  */
 #include "kernels.h"
 
-#if FR_QUANTS_AVX2
+#if FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 /* else x86_avx512_r8*.c */
 #include "x86_simd.h"
 
 /* bytes ahead of the block being read: decode streams weights from memory
@@ -125,4 +125,4 @@ FR_R8_GEMM_ENTRY(fr_gemm_q4_0_r8_q8_0, q4_0_nt)
 
 FR_R8_GEMM_ENTRY(fr_gemm_q8_0_r8_q8_0, q8_0_nt)
 
-#endif /* FR_QUANTS_AVX2 */
+#endif /* FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 */

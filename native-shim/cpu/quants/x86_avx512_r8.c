@@ -1,0 +1,160 @@
+/*
+ * x86_avx512_r8.c — AVX-512 VNNI kernels for the r8 layouts of the
+ * K-quants (blocks.h), used instead of x86_avx2_r8.c's when the build
+ * targets x86-64-v4 + VNNI (FR_QUANTS_AVX512, kernels.h).
+ *
+ * What changes against AVX2: vpdpbusd (u8 x s8, four products summed
+ * into each int32 lane, no int16 step) replaces the vpmaddubsw +
+ * vpaddw + vpmaddwd chain, so a whole sub-block sums in int32 and needs no
+ * headroom argument; vpmulld then applies its scale. vpdpwssd replaces
+ * vpmaddwd + vpaddd where int16 scales meet Q8_K's bsums. The vectors stay
+ * 256 bits wide (AVX-512VL): the eight rows fill eight int32 lanes, and
+ * the 32 ymm registers EVEX gives hold every token's partial sums at once.
+ *
+ * The integers are exact either way and reach the float accumulators as in
+ * the portable kernels (q4_K_r8.c, q6_K_r8.c): one int32 per super-block
+ * and row, converted, then one fused multiply-add by d*dy. Same bits.
+ */
+#include "kernels.h"
+
+#if FR_QUANTS_AVX512
+
+/* Q4_K: reads fr_block_q4_K_r8 (qs[c][g][row][4], scales/mins unpacked):
+ * eight rows x nt <= 4 tokens, row r in int32/float lane r; per 32-byte qs
+ * run, four activation bytes per token broadcast to all rows. */
+static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, float *s, size_t s_stride,
+                                                          const fr_block_q4_K_r8 *restrict x, const uint8_t *act,
+                                                          size_t a_stride) {
+  const int nb = n / FR_QK_K;
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  __m256 acc[4], macc[4];
+  for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps(), macc[t] = _mm256_setzero_ps();
+  for (int i = 0; i < nb; i++) {
+    const fr_block_q8_K *y[4];
+    for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;
+    /* weights a few blocks ahead: decode streams them from memory */
+    frq_prefetch_lines(x + i + 2, 2);
+    __m256i isum[4];
+    for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+      const uint8_t *pf = (const uint8_t *)(x + i + 2) + 128 + 256 * c;
+      frq_prefetch_lines(pf, 4);
+      /* sub-blocks 2c (low nibbles) and 2c+1 (high), each at most
+       * 32*15*127 per lane: int32 is plenty */
+      __m256i lo32[4], hi32[4];
+      for (int t = 0; t < nt; t++) lo32[t] = _mm256_setzero_si256(), hi32[t] = _mm256_setzero_si256();
+      for (int g = 0; g < 8; g++) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)x[i].qs[c][g]);
+        const __m256i lo = _mm256_and_si256(q, m4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        for (int t = 0; t < nt; t++) {
+          const int8_t *a = y[t]->qs + 64 * c + 4 * g;
+          lo32[t] = _mm256_dpbusd_epi32(lo32[t], lo, frq_bcast4(a));
+          hi32[t] = _mm256_dpbusd_epi32(hi32[t], hi, frq_bcast4(a + 32));
+        }
+      }
+      const __m256i sl = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)x[i].scales[2 * c]));
+      const __m256i sh = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)x[i].scales[2 * c + 1]));
+      for (int t = 0; t < nt; t++)
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_mullo_epi32(lo32[t], sl), _mm256_mullo_epi32(hi32[t], sh)));
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
+    const __m256 dmw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].dmin));
+    __m256i mn[4];
+    for (int p = 0; p < 4; p++) mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)x[i].mins[p]));
+    for (int t = 0; t < nt; t++) {
+      /* sub-block sums of the activations, as int16 pairs (2p, 2p+1):
+       * each |sum| <= 32*127 fits int16 */
+      const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y[t]->bsums),
+                                        _mm_loadu_si128((const __m128i *)(y[t]->bsums + 8)));
+      __m256i imin = _mm256_setzero_si256();
+      imin = _mm256_dpwssd_epi32(imin, mn[0], _mm256_set1_epi32(_mm_extract_epi32(bs, 0)));
+      imin = _mm256_dpwssd_epi32(imin, mn[1], _mm256_set1_epi32(_mm_extract_epi32(bs, 1)));
+      imin = _mm256_dpwssd_epi32(imin, mn[2], _mm256_set1_epi32(_mm_extract_epi32(bs, 2)));
+      imin = _mm256_dpwssd_epi32(imin, mn[3], _mm256_set1_epi32(_mm_extract_epi32(bs, 3)));
+      const __m256 dy = _mm256_set1_ps(y[t]->d);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, dy), acc[t]);
+      macc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_mul_ps(dmw, dy), macc[t]);
+    }
+  }
+  for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, _mm256_sub_ps(acc[t], macc[t]));
+}
+
+/* lane r: row r's signed scale of sub-block 2q + k as int32, from the
+ * int16 pairs of scales[q] (v, sign-extended from the int8 pairs) */
+static inline __m256i q6_scale32(__m256i v, int k) {
+  return k ? _mm256_srai_epi32(v, 16) : _mm256_srai_epi32(_mm256_slli_epi32(v, 16), 16);
+}
+
+/* Q6_K: reads fr_block_q6_K_r8 (ql/qh runs of four bytes per row, scales
+ * as per-row pairs): eight rows x nt <= 4 tokens, row r in lane r; the
+ * 6-bit quants (0..63) are rebuilt per 32-byte run and their -32 offset
+ * comes off through Q8_K's per-16 sums, as in the AVX2 kernel. */
+static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, float *s, size_t s_stride,
+                                                           const fr_block_q6_K_r8 *restrict x, const uint8_t *act,
+                                                           size_t a_stride) {
+  const int nb = n / FR_QK_K;
+  const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
+  __m256 acc[4];
+  for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
+  for (int i = 0; i < nb; i++) {
+    const fr_block_q8_K *y[4];
+    for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;
+    __m256i isum[4];
+    for (int t = 0; t < nt; t++) {
+      /* -32 * sum_j sc_j * bsum_j, two sub-blocks per vpdpwssd */
+      __m256i off = _mm256_setzero_si256();
+      for (int q = 0; q < 8; q++) {
+        int32_t bs;
+        memcpy(&bs, y[t]->bsums + 2 * q, 4);
+        off = _mm256_dpwssd_epi32(off, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales[q])),
+                                  _mm256_set1_epi32(bs));
+      }
+      isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+    }
+    for (int h = 0; h < 2; h++) {
+      const uint8_t *pf = (const uint8_t *)(x + i + 2) + 768 * h;
+      frq_prefetch_lines(pf, 12);
+      for (int g = 0; g < 8; g += 4) {
+        /* one sub-block per column run c: 8h + g/4 + 2c, 16 columns, four
+         * runs of four; sums at most 16*63*127 per lane */
+        const int j = 8 * h + g / 4;
+        __m256i s32[4][4];
+        for (int t = 0; t < nt; t++)
+          for (int c = 0; c < 4; c++) s32[t][c] = _mm256_setzero_si256();
+        for (int gg = 0; gg < 4; gg++) {
+          const __m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh[h][g + gg]);
+          const __m256i q0 = _mm256_loadu_si256((const __m256i *)x[i].ql[h][0][g + gg]);
+          const __m256i q1 = _mm256_loadu_si256((const __m256i *)x[i].ql[h][1][g + gg]);
+          __m256i v[4];
+          v[0] = _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+          v[1] = _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+          v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), _mm256_and_si256(qh, m30));
+          v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4),
+                                 _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+          for (int t = 0; t < nt; t++) {
+            const int8_t *a = y[t]->qs + 128 * h + 4 * (g + gg);
+            for (int c = 0; c < 4; c++) s32[t][c] = _mm256_dpbusd_epi32(s32[t][c], v[c], frq_bcast4(a + 32 * c));
+          }
+        }
+        __m256i sc[4];
+        for (int c = 0; c < 4; c++) {
+          const int jj = j + 2 * c;
+          sc[c] = q6_scale32(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales[jj / 2])), jj % 2);
+        }
+        for (int t = 0; t < nt; t++)
+          for (int c = 0; c < 4; c++) isum[t] = _mm256_add_epi32(isum[t], _mm256_mullo_epi32(s32[t][c], sc[c]));
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
+    for (int t = 0; t < nt; t++)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, _mm256_set1_ps(y[t]->d)), acc[t]);
+  }
+  for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, acc[t]);
+}
+
+FR_R8_GEMM_ENTRY(fr_gemm_q6_K_r8_q8_K, gemm6_nt)
+
+FR_R8_GEMM_ENTRY(fr_gemm_q4_K_r8_q8_K, gemm_nt)
+
+#endif /* FR_QUANTS_AVX512 */
