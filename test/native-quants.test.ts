@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cCompiler } from './helpers/cc.js';
 import { IS_CI, REPO_ROOT } from './helpers/shared.js';
@@ -11,6 +11,10 @@ import { tempDir } from './helpers/tmp.js';
  * test/native/quants_check.c dlopens node-llama-cpp's prebuilt ggml and
  * compares dequantization and activation quantization bit for bit, and dot
  * products to 1e-5, for every type ferrum computes with.
+ *
+ * The AVX-512 VNNI r8 kernels (x86_avx512_r8*.c) are checked on machines
+ * without AVX-512 too: built with -DFR_SIMDE_AVX512, SIMDe (header-only,
+ * Debian's libsimde-dev) emulates the instructions the CPU lacks.
  */
 
 const cc = cCompiler();
@@ -35,6 +39,21 @@ function ggmlLibraries(): string[] | undefined {
 }
 
 const libs = cc ? ggmlLibraries() : undefined;
+
+/**
+ * The SIMDe headers: the `simde` directory itself ($SIMDE_INCLUDE, else
+ * /usr/include/simde); returns the -I flags that reach it, or undefined
+ * (skip) where it is absent — except under CI=true, where .ci/run installs it.
+ */
+function simdeFlags(): string[] | undefined {
+  const dir = process.env.SIMDE_INCLUDE ?? '/usr/include/simde';
+  if (existsSync(join(dir, 'x86/avx512.h'))) return process.env.SIMDE_INCLUDE ? ['-I', dirname(dir)] : [];
+  if (IS_CI) throw new Error(`CI=true but SIMDe is missing (${dir}/x86/avx512.h): apt-get install libsimde-dev, or set SIMDE_INCLUDE`);
+  console.warn(`skipping AVX-512 kernels under SIMDe: ${dir} is absent (apt-get install libsimde-dev, or set SIMDE_INCLUDE to a simde/ directory)`);
+  return undefined;
+}
+
+const simde = libs ? simdeFlags() : undefined;
 
 /** Build quants_check.c with the kernels under `flags`, run it, return its stdout. */
 function runChecker(tag: string, flags: readonly string[]): string {
@@ -77,5 +96,47 @@ describe.skipIf(!cc || !libs)('CPU quant kernels vs ggml', () => {
     const native = bits(runChecker('native-r8', ['-O3', '-march=native']));
     expect(native.length).toBeGreaterThanOrEqual(1);
     expect(bits(runChecker('portable-r8', ['-O2']))).toEqual(native);
+  });
+
+  // the AVX-512 VNNI kernels, which this CPU may not run: SIMDe emulates
+  // what -march=native lacks and maps the rest to the native instructions
+  it.skipIf(!simde)('AVX-512 VNNI r8 kernels (under SIMDe) agree bit for bit with the portable build', () => {
+    const bits = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('r8 '));
+    const avx512 = bits(runChecker('simde-avx512', ['-O3', '-march=native', '-DFR_SIMDE_AVX512', ...simde!]));
+    expect(avx512.length).toBeGreaterThanOrEqual(4);
+    expect(bits(runChecker('portable-r8-vs-avx512', ['-O2']))).toEqual(avx512);
+  }, 300_000); // emulated AVX-512 compiles slowly: ~30 s on an idle two-core machine
+});
+
+/*
+ * The AVX-512 kernels as the library's avx512 variant compiles them: the
+ * real flags need no AVX-512 hardware to compile with, and the output must
+ * hold the four gemm entry points and use vpdpbusd (FR_QUANTS_AVX512 on).
+ */
+const X86_V4 = ['-std=c11', '-O3', '-march=x86-64-v4', '-mavx512vnni'];
+describe.skipIf(!cc || process.arch !== 'x64')('AVX-512 r8 kernels compile for x86-64-v4 + VNNI', () => {
+  it.each([
+    ['x86_avx512_r8.c', ['fr_gemm_q4_K_r8_q8_K', 'fr_gemm_q6_K_r8_q8_K']],
+    ['x86_avx512_r8_q0.c', ['fr_gemm_q4_0_r8_q8_0', 'fr_gemm_q8_0_r8_q8_0']],
+  ])('%s', (file, fns) => {
+    const dir = tempDir('quants-v4');
+    const src = join(QUANTS_DIR, file);
+    const obj = spawnSync(cc!, [...X86_V4, '-Wall', '-Wextra', '-c', '-o', join(dir, 'k.o'), src], { encoding: 'utf8' });
+    expect(obj.status, obj.stderr).toBe(0);
+    expect(obj.stderr, 'the kernels must compile without warnings').toBe('');
+    const asm = spawnSync(cc!, [...X86_V4, '-S', '-o', '-', src], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(asm.status, asm.stderr).toBe(0);
+    for (const fn of fns) expect(asm.stdout).toMatch(new RegExp(`^${fn}:`, 'm'));
+    expect(asm.stdout).toMatch(/\bvpdpbusd\b/);
+  });
+
+  // the whole quants library in that variant links: each r8 gemm is
+  // defined once (the AVX2 ones compile to nothing there)
+  it('links with the AVX2 and portable kernels of the same build', () => {
+    const sources = readdirSync(QUANTS_DIR).filter((f) => f.endsWith('.c')).map((f) => join(QUANTS_DIR, f));
+    const exe = join(tempDir('quants-v4'), 'quants_check_v4');
+    const r = spawnSync(cc!, [...X86_V4, '-Wall', '-Wextra', '-o', exe, join(REPO_ROOT, 'test/native/quants_check.c'), ...sources, '-ldl', '-lm'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr, 'the kernels must compile without warnings').toBe('');
   });
 });
