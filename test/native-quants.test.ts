@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,14 +55,31 @@ function simdeFlags(): string[] | undefined {
 
 const simde = libs ? simdeFlags() : undefined;
 
+/**
+ * Run the C compiler without blocking: builds here take up to a minute or
+ * two on a loaded two-core machine (SIMDe's emulation most), and a worker
+ * blocked that long misses vitest's 60 s progress RPC.
+ */
+function ccAsync(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cc!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (e) => resolve({ status: -1, stdout, stderr: stderr + String(e) }));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 /** Build quants_check.c with the kernels under `flags`, run it, return its stdout. */
-function runChecker(tag: string, flags: readonly string[]): string {
+async function runChecker(tag: string, flags: readonly string[]): Promise<string> {
   const exe = join(tempDir('quants'), `quants_check_${tag}`);
   const sources = readdirSync(QUANTS_DIR).filter((f) => f.endsWith('.c')).map((f) => join(QUANTS_DIR, f));
-  const compile = spawnSync(cc!, [
+  const compile = await ccAsync([
     '-std=c11', ...flags, '-Wall', '-Wextra', '-o', exe,
     join(REPO_ROOT, 'test/native/quants_check.c'), ...sources, '-ldl', '-lm',
-  ], { encoding: 'utf8' });
+  ]);
   expect(compile.status, compile.stderr).toBe(0);
   expect(compile.stderr, 'the kernels must compile without warnings').toBe('');
   const run = spawnSync(exe, libs!, { encoding: 'utf8', timeout: 60_000 });
@@ -81,30 +98,30 @@ describe.skipIf(!cc || !libs)('CPU quant kernels vs ggml', () => {
   // the flags scripts/build-native.mjs ships with: -march=native takes the
   // F16C scale conversions and lets GCC fuse what the FP-contract pragma
   // must stop
-  it('match ggml when built as shipped (-O3 -march=native)', () => {
-    runChecker('native', ['-O3', '-march=native']);
+  it('match ggml when built as shipped (-O3 -march=native)', async () => {
+    await runChecker('native', ['-O3', '-march=native']);
   });
 
   // a baseline x86-64 build: the portable half conversions
-  it('match ggml when built portable (-O2)', () => {
-    runChecker('portable', ['-O2']);
+  it('match ggml when built portable (-O2)', async () => {
+    await runChecker('portable', ['-O2']);
   });
 
   // repacked layouts: the AVX2 kernel and the portable one give the same bits
-  it('repacked (r8) kernels agree bit for bit between the AVX2 and portable builds', () => {
+  it('repacked (r8) kernels agree bit for bit between the AVX2 and portable builds', async () => {
     const bits = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('r8 '));
-    const native = bits(runChecker('native-r8', ['-O3', '-march=native']));
+    const native = bits(await runChecker('native-r8', ['-O3', '-march=native']));
     expect(native.length).toBeGreaterThanOrEqual(1);
-    expect(bits(runChecker('portable-r8', ['-O2']))).toEqual(native);
+    expect(bits(await runChecker('portable-r8', ['-O2']))).toEqual(native);
   });
 
   // the AVX-512 VNNI kernels, which this CPU may not run: SIMDe emulates
   // what -march=native lacks and maps the rest to the native instructions
-  it.skipIf(!simde)('AVX-512 VNNI r8 kernels (under SIMDe) agree bit for bit with the portable build', () => {
+  it.skipIf(!simde)('AVX-512 VNNI r8 kernels (under SIMDe) agree bit for bit with the portable build', async () => {
     const bits = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('r8 '));
-    const avx512 = bits(runChecker('simde-avx512', ['-O3', '-march=native', '-DFR_SIMDE_AVX512', ...simde!]));
+    const avx512 = bits(await runChecker('simde-avx512', ['-O3', '-march=native', '-DFR_SIMDE_AVX512', ...simde!]));
     expect(avx512.length).toBeGreaterThanOrEqual(4);
-    expect(bits(runChecker('portable-r8-vs-avx512', ['-O2']))).toEqual(avx512);
+    expect(bits(await runChecker('portable-r8-vs-avx512', ['-O2']))).toEqual(avx512);
   }, 300_000); // emulated AVX-512 compiles slowly: ~30 s on an idle two-core machine
 });
 
@@ -118,13 +135,13 @@ describe.skipIf(!cc || process.arch !== 'x64')('AVX-512 r8 kernels compile for x
   it.each([
     ['x86_avx512_r8.c', ['fr_gemm_q4_K_r8_q8_K', 'fr_gemm_q6_K_r8_q8_K']],
     ['x86_avx512_r8_q0.c', ['fr_gemm_q4_0_r8_q8_0', 'fr_gemm_q8_0_r8_q8_0']],
-  ])('%s', (file, fns) => {
+  ])('%s', async (file, fns) => {
     const dir = tempDir('quants-v4');
     const src = join(QUANTS_DIR, file);
-    const obj = spawnSync(cc!, [...X86_V4, '-Wall', '-Wextra', '-c', '-o', join(dir, 'k.o'), src], { encoding: 'utf8' });
+    const obj = await ccAsync([...X86_V4, '-Wall', '-Wextra', '-c', '-o', join(dir, 'k.o'), src]);
     expect(obj.status, obj.stderr).toBe(0);
     expect(obj.stderr, 'the kernels must compile without warnings').toBe('');
-    const asm = spawnSync(cc!, [...X86_V4, '-S', '-o', '-', src], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const asm = await ccAsync([...X86_V4, '-S', '-o', '-', src]);
     expect(asm.status, asm.stderr).toBe(0);
     for (const fn of fns) expect(asm.stdout).toMatch(new RegExp(`^${fn}:`, 'm'));
     expect(asm.stdout).toMatch(/\bvpdpbusd\b/);
@@ -132,10 +149,10 @@ describe.skipIf(!cc || process.arch !== 'x64')('AVX-512 r8 kernels compile for x
 
   // the whole quants library in that variant links: each r8 gemm is
   // defined once (the AVX2 ones compile to nothing there)
-  it('links with the AVX2 and portable kernels of the same build', () => {
+  it('links with the AVX2 and portable kernels of the same build', async () => {
     const sources = readdirSync(QUANTS_DIR).filter((f) => f.endsWith('.c')).map((f) => join(QUANTS_DIR, f));
     const exe = join(tempDir('quants-v4'), 'quants_check_v4');
-    const r = spawnSync(cc!, [...X86_V4, '-Wall', '-Wextra', '-o', exe, join(REPO_ROOT, 'test/native/quants_check.c'), ...sources, '-ldl', '-lm'], { encoding: 'utf8' });
+    const r = await ccAsync([...X86_V4, '-Wall', '-Wextra', '-o', exe, join(REPO_ROOT, 'test/native/quants_check.c'), ...sources, '-ldl', '-lm']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr, 'the kernels must compile without warnings').toBe('');
   });
