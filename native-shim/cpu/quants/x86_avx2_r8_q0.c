@@ -17,42 +17,7 @@
 #include "kernels.h"
 
 #if FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 /* else x86_avx512_r8*.c */
-#include "x86_simd.h"
-
-/* bytes ahead of the block being read: decode streams weights from memory
- * (2 KiB was best of 0.5-8 KiB on Zen 3; without, a third slower) */
-#define Q0_PREFETCH 2048
-
-/* the activation scale d_a in every lane */
-static inline __m256 bcast_half(const fr_half *p) {
-  return _mm256_cvtph_ps(_mm_set1_epi16((short)*p));
-}
-
-/* 8*sum(qs) of one Q8_0 block in every lane */
-static inline __m256i sum8_q8_0(const fr_block_q8_0 *y) {
-  const __m256i p = _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)y->qs));
-  __m256i v = _mm256_madd_epi16(p, _mm256_set1_epi16(8));
-  v = _mm256_add_epi32(v, _mm256_permute2x128_si256(v, v, 0x01));
-  v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0x4e));
-  return _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0xb1));
-}
-
-/* the same for four tokens' blocks: a 4x8 transpose-add shares the
- * cross-lane steps (a tenth faster at four tokens) */
-static inline void sum8x4_q8_0(__m256i out[4], const fr_block_q8_0 *y[4]) {
-  const __m256i one8 = _mm256_set1_epi8(1), eight = _mm256_set1_epi16(8);
-  __m256i v[4];
-  for (int t = 0; t < 4; t++)
-    v[t] = _mm256_madd_epi16(_mm256_maddubs_epi16(one8, _mm256_loadu_si256((const __m256i *)y[t]->qs)), eight);
-  const __m256i s01 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[0], v[1]), _mm256_unpackhi_epi32(v[0], v[1]));
-  const __m256i s23 = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2], v[3]), _mm256_unpackhi_epi32(v[2], v[3]));
-  __m256i s = _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
-  s = _mm256_add_epi32(s, _mm256_permute2x128_si256(s, s, 0x01));
-  out[0] = _mm256_shuffle_epi32(s, 0x00);
-  out[1] = _mm256_shuffle_epi32(s, 0x55);
-  out[2] = _mm256_shuffle_epi32(s, 0xaa);
-  out[3] = _mm256_shuffle_epi32(s, 0xff);
-}
+#include "x86_r8_q0_sums.h"
 
 static inline __attribute__((always_inline)) void q4_0_nt(int n, const int nt, float *s, size_t s_stride,
                                                           const fr_block_q4_0_r8 *restrict x, const uint8_t *act,
@@ -62,7 +27,7 @@ static inline __attribute__((always_inline)) void q4_0_nt(int n, const int nt, f
   __m256 acc[4];
   for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
   for (int i = 0; i < nb; i++) {
-    const char *pf = (const char *)(x + i) + Q0_PREFETCH;
+    const char *pf = (const char *)(x + i) + FRQ_Q0_R8_PREFETCH;
     frq_prefetch_lines(pf, 3);
     const fr_block_q8_0 *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_0 *)(act + t * a_stride) + i;
@@ -80,13 +45,13 @@ static inline __attribute__((always_inline)) void q4_0_nt(int n, const int nt, f
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
     __m256i a8[4];
     if (nt == 4) {
-      sum8x4_q8_0(a8, y);
+      frq_sum8x4_q8_0(a8, y);
     } else {
-      for (int t = 0; t < nt; t++) a8[t] = sum8_q8_0(y[t]);
+      for (int t = 0; t < nt; t++) a8[t] = frq_sum8_q8_0(y[t]);
     }
     for (int t = 0; t < nt; t++) {
       const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(sum16[t], ones), a8[t]);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, bcast_half(&y[t]->d)), acc[t]);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, frq_bcast_half(&y[t]->d)), acc[t]);
     }
   }
   for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, acc[t]);
@@ -100,7 +65,7 @@ static inline __attribute__((always_inline)) void q8_0_nt(int n, const int nt, f
   __m256 acc[4];
   for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps();
   for (int i = 0; i < nb; i++) {
-    const char *pf = (const char *)(x + i) + Q0_PREFETCH;
+    const char *pf = (const char *)(x + i) + FRQ_Q0_R8_PREFETCH;
     frq_prefetch_lines(pf, 5);
     const fr_block_q8_0 *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_0 *)(act + t * a_stride) + i;
@@ -116,7 +81,7 @@ static inline __attribute__((always_inline)) void q8_0_nt(int n, const int nt, f
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
     for (int t = 0; t < nt; t++)
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, bcast_half(&y[t]->d)), acc[t]);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, frq_bcast_half(&y[t]->d)), acc[t]);
   }
   for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, acc[t]);
 }
