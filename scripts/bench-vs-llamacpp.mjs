@@ -169,13 +169,18 @@ async function main() {
     const { bytes, fileSize } = await weightBytesPerToken(m.path);
     for (const threads of o.threads) {
       const runs = { llamacpp: [], ferrum: [] };
+      // A probe right before each run as well: a shared machine's bandwidth
+      // drifts by a fifth within minutes, so the start/end probes can be far
+      // from what either tool had; these give a bound from the same minutes.
+      const beside = [];
       for (let round = 1; round <= o.rounds; round++) {
         for (const tool of ['llamacpp', 'ferrum']) {
           log(`bench-vs-llamacpp: ${m.label}, ${threads} threads: round ${round}/${o.rounds}, ${tool === 'ferrum' ? 'ferrum' : 'llama.cpp'}`);
+          beside.push(memoryBandwidth(threads).best);
           runs[tool].push(TOOLS[tool](bin, m.path, o, threads));
         }
       }
-      results.push({ m, threads, bytes, fileSize, llamacpp: pool(runs.llamacpp), ferrum: pool(runs.ferrum) });
+      results.push({ m, threads, bytes, fileSize, beside: Math.max(...beside), llamacpp: pool(runs.llamacpp), ferrum: pool(runs.ferrum) });
     }
   }
   const minutes = (Date.now() - started) / 60000;
@@ -208,13 +213,19 @@ async function main() {
       ferrum_prefill: fp, llamacpp_prefill: lp, prefill_ratio: fp / lp,
       ferrum_decode: fd, llamacpp_decode: ld, decode_ratio: fd / ld,
       decode_share_of_bound: (fd * r.bytes) / bandwidth(r.threads),
+      decode_share_of_bound_beside: (fd * r.bytes) / r.beside,
     });
   }
-  lines.push('', 'decode against the memory-bandwidth bound (bound t/s = measured bandwidth / weight bytes read per token):', '',
-    '| model | threads | weight MB / token | bound t/s | llama.cpp share | ferrum share |', '|---|---:|---:|---:|---:|---:|');
+  lines.push('', 'decode against the memory-bandwidth bound (bound t/s = measured bandwidth / weight bytes read per token;',
+    'run: the higher of the start and end probes; beside: the best probe taken right before each of this model\'s runs):', '',
+    '| model | threads | weight MB / token | run bound t/s | llama.cpp share | ferrum share | beside GB/s | beside bound t/s | llama.cpp share | ferrum share |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const bound = bandwidth(r.threads) / r.bytes;
-    lines.push(`| ${r.m.label} | ${r.threads} | ${fmt(r.bytes / 1e6, 1)} | ${fmt(bound, 1)} | ${fmt(mean(r.llamacpp.tg) / bound, 3)} | ${fmt(mean(r.ferrum.tg) / bound, 3)} |`);
+    const near = r.beside / r.bytes;
+    const [l, f] = [mean(r.llamacpp.tg), mean(r.ferrum.tg)];
+    lines.push(`| ${r.m.label} | ${r.threads} | ${fmt(r.bytes / 1e6, 1)} | ${fmt(bound, 1)} | ${fmt(l / bound, 3)} | ${fmt(f / bound, 3)} `
+      + `| ${fmt(r.beside / 1e9, 1)} | ${fmt(near, 1)} | ${fmt(l / near, 3)} | ${fmt(f / near, 3)} |`);
   }
   const vocabs = [...new Set(results.map((r) => r.m.vocab).filter(Boolean))];
   if (vocabs.length > 0) lines.push('', `fixtures: random weights (${vocabs.join(', ')}); ${results.map((r) => basename(r.m.path)).join(', ')}`);
