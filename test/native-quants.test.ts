@@ -134,7 +134,7 @@ const X86_V4 = ['-std=c11', '-O3', '-march=x86-64-v4', '-mavx512vnni'];
 describe.skipIf(!cc || process.arch !== 'x64')('AVX-512 r8 kernels compile for x86-64-v4 + VNNI', () => {
   it.each([
     ['x86_avx512_r8.c', ['fr_gemm_q4_K_r8_q8_K', 'fr_gemm_q6_K_r8_q8_K']],
-    ['x86_avx512_r8_q0.c', ['fr_gemm_q4_0_r8_q8_0', 'fr_gemm_q8_0_r8_q8_0']],
+    ['x86_r8_q0.c', ['fr_gemm_q4_0_r8_q8_0', 'fr_gemm_q8_0_r8_q8_0']],
   ])('%s', async (file, fns) => {
     const dir = tempDir('quants-v4');
     const src = join(QUANTS_DIR, file);

@@ -60,8 +60,8 @@
 #endif
 
 /*
- * AVX-512 VNNI r8 gemm kernels (x86_avx512_r8*.c) replace the AVX2 ones in
- * builds for x86-64-v4 + VNNI; every other AVX2 kernel stays in use, so
+ * AVX-512 VNNI r8 gemm kernels (x86_avx512_r8.c, and x86_r8_q0.c's VNNI
+ * dot steps) replace the AVX2 ones in builds for x86-64-v4 + VNNI; every other AVX2 kernel stays in use, so
  * this implies FR_QUANTS_AVX2. FR_SIMDE_AVX512 (tests only) turns them on
  * over an AVX2 build, SIMDe emulating the AVX-512 instructions
  * (x86_simd.h), so machines without AVX-512 still check their bits.
@@ -307,8 +307,8 @@ void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *
 void fr_repack_q6_K_r8(const void *src, size_t src_row_bytes, void *dst, int n);
 void fr_gemm_q6_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
 
-/* q0_r8.c (repacks; portable kernels), x86_avx2_r8_q0.c (AVX2 kernels) and
- * x86_avx512_r8_q0.c (AVX-512 VNNI kernels) */
+/* q0_r8.c (repacks; portable kernels) and x86_r8_q0.c (AVX2 and AVX-512
+ * VNNI kernels) */
 void fr_repack_q4_0_r8(const void *src, size_t src_row_bytes, void *dst, int n);
 void fr_repack_q8_0_r8(const void *src, size_t src_row_bytes, void *dst, int n);
 void fr_gemm_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);

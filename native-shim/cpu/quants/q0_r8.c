@@ -1,9 +1,9 @@
 /*
  * q0_r8.c — the repacked Q4_0 and Q8_0 layouts (blocks.h): the repacks and
- * the portable kernels. x86_avx2_r8_q0.c replaces the kernels on AVX2
- * builds with ones that give the same bits: both sum each 32-column block
- * of a row in exact integers (Q4_0's -8 as 8*sum(a)) and fold it into the
- * row's float accumulator with one fused multiply-add by d_w*d_a (exact:
+ * the portable kernels. x86_r8_q0.c replaces the kernels on AVX2 (and
+ * AVX-512 VNNI) builds with ones that give the same bits: each sums every
+ * 32-column block of a row in exact integers (Q4_0's -8 as 8*sum(a)) and
+ * folds it into the row's float accumulator with one fused multiply-add by d_w*d_a (exact:
  * two fp16 significands fit a float's), block by block in column order.
  */
 #include <math.h>

@@ -18,7 +18,7 @@
  */
 #include "kernels.h"
 
-#if FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 /* else x86_avx512_r8*.c */
+#if FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 /* else x86_avx512_r8.c */
 #include "x86_simd.h"
 
 /* int16 pairs (s_r, s_r) in lane r from eight bytes s_0..s_7 */
