@@ -33,13 +33,17 @@
 
 static int32_t check_r8(const fr_kernel_desc *k, const void *vp, const fr_view *v);
 
-/* W (n_rows rows of rb bytes as stored), x and dst hold what the params say */
-static int32_t need_bindings(const fr_kernel_desc *k, const fr_mul_mat_params *p, const fr_view *v, uint64_t rb,
-                             uint32_t w_align) {
+/* the bytes of W, x and dst that the params address (UINT64_MAX on
+ * overflow, which fails fr_need); checks and grouping both use them */
+static uint64_t w_extent(const fr_mul_mat_params *p) { return fr_mul3(p->n_rows, p->row_bytes, 1); }
+static uint64_t x_extent(const fr_mul_mat_params *p) { return fr_mul3(p->n_tokens, p->n_cols, 4); }
+static uint64_t dst_extent(const fr_mul_mat_params *p) { return fr_mul3(p->n_tokens, p->n_rows, 4); }
+
+/* W, x and dst hold what the params say (row_bytes already checked) */
+static int32_t need_bindings(const fr_kernel_desc *k, const fr_mul_mat_params *p, const fr_view *v, uint32_t w_align) {
   int32_t rc;
-  if ((rc = fr_need(k, v, 0, fr_mul3(p->n_rows, rb, 1), w_align)) ||
-      (rc = fr_need(k, v, 1, fr_mul3(p->n_tokens, p->n_cols, 4), 4)) ||
-      (rc = fr_need(k, v, 2, fr_mul3(p->n_tokens, p->n_rows, 4), 4)))
+  if ((rc = fr_need(k, v, 0, w_extent(p), w_align)) || (rc = fr_need(k, v, 1, x_extent(p), 4)) ||
+      (rc = fr_need(k, v, 2, dst_extent(p), 4)))
     return rc;
   return FR_OK;
 }
@@ -53,7 +57,7 @@ static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) 
     return fr_bad_params(k, "n_cols %u is not a whole number of activation blocks", p->n_cols);
   if (p->row_bytes != rb)
     return fr_bad_params(k, "row_bytes %u, rows of %u elements take %llu", p->row_bytes, p->n_cols, (unsigned long long)rb);
-  return need_bindings(k, p, v, rb, k->type == FR_TYPE_F32 ? 4 : 2);
+  return need_bindings(k, p, v, k->type == FR_TYPE_F32 ? 4 : 2);
 }
 
 /* One mul_mat of a group: its weights, activations and share of the tiles. */
@@ -63,7 +67,7 @@ typedef struct member {
   const fr_r8_traits *r8; /* repacked weights: the kernel, else NULL */
   fr_vec_dot_fn dot;
   fr_vec_dot4_fn dot4;
-  fr_from_float_fn quantize; /* NULL when x is used as is or another member quantized it */
+  fr_from_float_fn quantize; /* NULL when x is used as is or another member quantizes it */
   uint32_t tile_rows;
   const uint8_t *w;
   const float *x;
@@ -162,7 +166,7 @@ static int32_t check_r8(const fr_kernel_desc *k, const void *vp, const fr_view *
   const uint64_t rb = (uint64_t)p->n_cols / (uint64_t)tt->blck_size * (uint64_t)r8->block_bytes / FR_R8_ROWS;
   if (p->row_bytes != rb)
     return fr_bad_params(k, "row_bytes %u, repacked rows of %u elements take %llu", p->row_bytes, p->n_cols, (unsigned long long)rb);
-  return need_bindings(k, p, v, rb, 2);
+  return need_bindings(k, p, v, 2);
 }
 
 static void init_member(member *m, const fr_kernel_desc *k, const void *params, const fr_view *v) {
@@ -185,34 +189,36 @@ static int32_t run_group(fr_device *dev, group *g, const char *name) {
   const uint32_t n_tokens = g->m[0].p->n_tokens;
   if (n_tokens == 0) return FR_OK;
   uint64_t scratch_bytes = 0;
-  /* each activation format is made once: members sharing a vec_dot_type
-   * share its rows */
+  /* each activation format is made once: a member whose vec_dot_type an
+   * earlier one has takes that one's rows (from[i] = i: it makes its own) */
+  uint32_t from[FR_MM_GROUP_MAX];
   for (uint32_t i = 0; i < g->n; i++) {
     member *m = &g->m[i];
     const int32_t vd = m->tt->vec_dot_type;
+    from[i] = i;
     if (vd == FR_TYPE_F32) {
       m->xq = (const uint8_t *)m->x;
       m->xq_row_bytes = (uint64_t)m->p->n_cols * sizeof(float);
       continue;
     }
     m->xq_row_bytes = fr_row_bytes(vd, m->p->n_cols);
-    m->quantize = fr_get_type_traits(vd)->from_float;
-    for (uint32_t j = 0; j < i; j++)
-      if (g->m[j].tt->vec_dot_type == vd) m->quantize = NULL;
-    if (m->quantize) scratch_bytes += m->xq_row_bytes * n_tokens;
+    for (uint32_t j = 0; j < i && from[i] == i; j++)
+      if (g->m[j].tt->vec_dot_type == vd) from[i] = j;
+    if (from[i] == i) {
+      m->quantize = fr_get_type_traits(vd)->from_float;
+      scratch_bytes += m->xq_row_bytes * n_tokens;
+    }
   }
   uint8_t *scratch = scratch_bytes ? fr_scratch(dev, (size_t)scratch_bytes) : NULL;
   if (scratch_bytes && !scratch) return fr_fail_context(FR_E_NOMEM, "%s: ", name);
   for (uint32_t i = 0; i < g->n; i++) {
     member *m = &g->m[i];
-    if (m->tt->vec_dot_type == FR_TYPE_F32) continue;
     if (m->quantize) {
       m->xq = scratch;
       scratch += m->xq_row_bytes * n_tokens;
       fr_parallel(dev, convert, m, (uint64_t)n_tokens * m->p->n_cols);
-    } else {
-      for (uint32_t j = 0; j < i; j++)
-        if (g->m[j].tt->vec_dot_type == m->tt->vec_dot_type) m->xq = g->m[j].xq;
+    } else if (from[i] != i) {
+      m->xq = g->m[from[i]].xq;
     }
   }
   uint64_t work = 0;
@@ -239,19 +245,9 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
 
 static int overlaps(const uint8_t *a, uint64_t an, const uint8_t *b, uint64_t bn) { return a < b + bn && b < a + an; }
 
-/* the extents of W, x and dst as the op's params use them */
-static uint64_t w_bytes(const fr_bound_op *op) {
-  const fr_mul_mat_params *p = op->params;
-  return (uint64_t)p->n_rows * p->row_bytes;
-}
-static uint64_t x_bytes(const fr_bound_op *op) {
-  const fr_mul_mat_params *p = op->params;
-  return (uint64_t)p->n_tokens * p->n_cols * 4;
-}
-static uint64_t dst_bytes(const fr_bound_op *op) {
-  const fr_mul_mat_params *p = op->params;
-  return (uint64_t)p->n_tokens * p->n_rows * 4;
-}
+static uint64_t w_bytes(const fr_bound_op *op) { return w_extent(op->params); }
+static uint64_t x_bytes(const fr_bound_op *op) { return x_extent(op->params); }
+static uint64_t dst_bytes(const fr_bound_op *op) { return dst_extent(op->params); }
 
 uint32_t fr_mul_mat_group_len(const fr_bound_op *ops, uint32_t n_avail) {
   if (n_avail == 0 || ops[0].k->run != run) return 1;
