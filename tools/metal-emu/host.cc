@@ -306,8 +306,10 @@ int32_t compile_source(const std::string &path, void **lib, bool count = false) 
   if (!read_file(path, src)) return fr_fail(FR_E_IO, "metal-emu: cannot read %s", path.c_str());
   if (!read_file(emu_dir() + "/metal_stdlib", stdlib_src))
     return fr_fail(FR_E_IO, "metal-emu: cannot read %s/metal_stdlib", emu_dir().c_str());
-  std::string flags = "-x c++ -std=c++17 -O2 -fPIC -shared -mf16c -mfma -Wno-unknown-attributes -w";
-  // the counting build: ASan's instrumentation as calls into metal_stdlib's counters (no ASan runtime)
+  std::string flags = "-x c++ -std=c++17 -O2 -fPIC -mf16c -mfma -Wno-unknown-attributes -w";
+  // the counting build: ASan's instrumentation as calls into metal_stdlib's counters. No ASan runtime:
+  // compiling and linking are separate commands because the driver links libclang_rt.asan_static
+  // (libclang-rt-*-dev, often not installed) whenever -fsanitize=address reaches the link.
   if (count)
     flags += " -DFR_EMU_COUNT -fsanitize=address -fsanitize-address-use-after-return=never -fno-sanitize-address-use-after-scope"
              " -mllvm -asan-instrumentation-with-call-threshold=0 -mllvm -asan-stack=0 -mllvm -asan-globals=0";
@@ -359,9 +361,11 @@ int32_t compile_source(const std::string &path, void **lib, bool count = false) 
       f << gen;
       if (!f) return fr_fail(FR_E_IO, "metal-emu: cannot write %s", cc.c_str());
     }
-    std::string cmd = cxx() + " " + flags + inc + "'" + cc + "' -o '" + tmp +
-                      "' >'" + log + "' 2>&1";
+    std::string obj = tmp + ".o";
+    std::string cmd = cxx() + " -c " + flags + inc + "'" + cc + "' -o '" + obj + "' >'" + log + "' 2>&1 && " +
+                      cxx() + " -shared '" + obj + "' -o '" + tmp + "' >>'" + log + "' 2>&1";
     int rc = system(cmd.c_str());
+    unlink(obj.c_str());
     std::string out;
     read_file(log, out);
     unlink(log.c_str());
