@@ -119,8 +119,11 @@ describe.skipIf(!cc || !libs)('CPU quant kernels vs ggml', () => {
   // what -march=native lacks and maps the rest to the native instructions
   it.skipIf(!simde)('AVX-512 VNNI r8 kernels (under SIMDe) agree bit for bit with the portable build', async () => {
     const bits = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('r8 '));
-    const avx512 = bits(await runChecker('simde-avx512', ['-O3', '-march=native', '-DFR_SIMDE_AVX512', ...simde!]));
+    const out = await runChecker('simde-avx512', ['-O3', '-march=native', '-DFR_SIMDE_AVX512', ...simde!]);
+    const avx512 = bits(out);
     expect(avx512.length).toBeGreaterThanOrEqual(4);
+    // the sixteen-row prefill kernels ran against gemm, bit for bit (checker FAILs otherwise)
+    expect(out.split('\n').filter((l) => l.startsWith('r8-gemm2 '))).toEqual(['r8-gemm2 q4_0', 'r8-gemm2 q8_0']);
     expect(bits(await runChecker('portable-r8-vs-avx512', ['-O2']))).toEqual(avx512);
   }, 300_000); // emulated AVX-512 compiles slowly: ~30 s on an idle two-core machine
 });
@@ -134,7 +137,7 @@ const X86_V4 = ['-std=c11', '-O3', '-march=x86-64-v4', '-mavx512vnni'];
 describe.skipIf(!cc || process.arch !== 'x64')('AVX-512 r8 kernels compile for x86-64-v4 + VNNI', () => {
   it.each([
     ['x86_avx512_r8.c', ['fr_gemm_q4_K_r8_q8_K', 'fr_gemm_q6_K_r8_q8_K']],
-    ['x86_r8_q0.c', ['fr_gemm_q4_0_r8_q8_0', 'fr_gemm_q8_0_r8_q8_0']],
+    ['x86_r8_q0.c', ['fr_gemm_q4_0_r8_q8_0', 'fr_gemm_q8_0_r8_q8_0', 'fr_gemm2_q4_0_r8_q8_0', 'fr_gemm2_q8_0_r8_q8_0']],
   ])('%s', async (file, fns) => {
     const dir = tempDir('quants-v4');
     const src = join(QUANTS_DIR, file);

@@ -100,7 +100,15 @@ static void convert(void *arg, int ith, int nth) {
 static void run_rows(const member *m, uint32_t row0, uint32_t row1, uint32_t tok0, uint32_t tok1) {
   const fr_mul_mat_params *p = m->p;
   if (m->r8) {
-    for (uint32_t r = row0; r < row1; r += FR_R8_ROWS)
+    uint32_t r = row0;
+    /* sixteen rows per pass where the build has it; not at one token,
+     * where two weight streams per thread read memory slower than one */
+    if (m->r8->gemm2 && tok1 - tok0 >= 2)
+      for (; r + 2 * FR_R8_ROWS <= row1; r += 2 * FR_R8_ROWS)
+        m->r8->gemm2((int)p->n_cols, (int)(tok1 - tok0), m->dst + (uint64_t)tok0 * p->n_rows + r, p->n_rows,
+                     m->w + (uint64_t)r * p->row_bytes, (size_t)FR_R8_ROWS * p->row_bytes,
+                     m->xq + tok0 * m->xq_row_bytes, m->xq_row_bytes);
+    for (; r < row1; r += FR_R8_ROWS)
       m->r8->gemm((int)p->n_cols, (int)(tok1 - tok0), m->dst + (uint64_t)tok0 * p->n_rows + r, p->n_rows,
                   m->w + (uint64_t)r * p->row_bytes, m->xq + tok0 * m->xq_row_bytes, m->xq_row_bytes);
     return;

@@ -63,10 +63,15 @@ typedef struct fr_type_traits {
 #define FR_R8_ROWS 8
 typedef void (*fr_repack_fn)(const void *src, size_t src_row_bytes, void *dst, int n);
 typedef void (*fr_gemm_r8_fn)(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride);
+/* gemm over sixteen rows: the group at w and the next one, group_bytes on
+ * (s[t*s_stride + r] for r < 16); the same bits as gemm on each group */
+typedef void (*fr_gemm2_r8_fn)(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes,
+                               const void *act, size_t a_stride);
 typedef struct fr_r8_traits {
   int32_t block_bytes; /* one repacked block: eight rows x one weight block */
   fr_repack_fn repack;
   fr_gemm_r8_fn gemm;
+  fr_gemm2_r8_fn gemm2; /* optional, for two tokens or more (prefill); NULL: gemm per group */
 } fr_r8_traits;
 /* NULL where `type` has no repacked layout */
 const fr_r8_traits *fr_get_r8_traits(int32_t type);

@@ -559,6 +559,41 @@ static void check_r8(const struct tcase *tc, const fr_type_traits *t, const fr_r
       hash = (hash ^ bits) * 0x100000001b3u;
     }
   }
+  /* the sixteen-row kernel (AVX-512 builds): lanes 0-7 are group A, lanes
+   * 8-15 group B, each the bits gemm gives for its group alone */
+  if (r8->gemm2) {
+    const size_t gb = (size_t)(n / t->blck_size) * (size_t)r8->block_bytes;
+    uint8_t *pair = malloc(2 * gb);
+    memcpy(pair, packed, gb);
+    /* B: other quants, the same in-range fp16 scales */
+    for (size_t i = 0; i < FR_R8_ROWS * wb; i++) {
+      const int off = (int)(i % (size_t)t->type_size);
+      bool scale = false;
+      for (int k = 0; k < halves[hi].n; k++) scale |= off == halves[hi].off[k] || off == halves[hi].off[k] + 1;
+      if (!scale) qw[i] ^= (uint8_t)rnd64();
+    }
+    r8->repack(qw, wb, pair + gb, n);
+    long bad2 = 0;
+    for (int nt = 1; nt <= 5; nt++) {
+      float two[5 * 17], one[5 * 8];
+      for (int i = 0; i < 5 * 17; i++) two[i] = NAN;
+      r8->gemm2(n, nt, two, 17, pair, gb, qa_ours, ab);
+      for (int g = 0; g < 2; g++) {
+        r8->gemm(n, nt, one, 8, pair + g * gb, qa_ours, ab);
+        for (int k = 0; k < nt; k++)
+          for (int r = 0; r < FR_R8_ROWS; r++)
+            if (memcmp(&two[17 * k + 8 * g + r], &one[8 * k + r], 4) && bad2++ < 3)
+              printf("  %s gemm2 nt=%d token %d row %d: %.9g, gemm %.9g\n", tc->name, nt, k, 8 * g + r,
+                     two[17 * k + 8 * g + r], one[8 * k + r]);
+      }
+      for (int k = 0; k < nt; k++)
+        if (!isnan(two[17 * k + 16]) && bad2++ < 3) printf("  %s gemm2: wrote past row 16\n", tc->name);
+    }
+    free(pair);
+    snprintf(buf, sizeof buf, "two groups x 1..5 tokens, bit for bit");
+    result(bad2 == 0, tc->name, "r8 gemm2", buf);
+    printf("r8-gemm2 %s\n", tc->name);
+  }
   free(packed);
   printf("r8 %s bits %016llx\n", tc->name, (unsigned long long)hash);
 }

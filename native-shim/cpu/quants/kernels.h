@@ -299,6 +299,18 @@ void fr_vec_dot4_q6_K_q8_K(int n, float *s, size_t s_stride, const void *w, cons
 #define FR_DOT4(f) NULL
 #endif
 
+/* sixteen-row prefill kernels (fr_gemm2_r8_fn) of the AVX-512 builds:
+ * x86_r8_q0.c */
+#if FR_QUANTS_AVX512
+void fr_gemm2_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,
+                           size_t a_stride);
+void fr_gemm2_q8_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,
+                           size_t a_stride);
+#define FR_GEMM2(f) f
+#else
+#define FR_GEMM2(f) NULL
+#endif
+
 /* q4_K_r8.c (repack; portable kernel), x86_avx2_r8.c (AVX2 kernel) and
  * x86_avx512_r8.c (AVX-512 VNNI kernel) */
 void fr_repack_q4_K_r8(const void *src, size_t src_row_bytes, void *dst, int n);
