@@ -123,7 +123,7 @@ describe.skipIf(!cc || !libs)('CPU quant kernels vs ggml', () => {
     const avx512 = bits(out);
     expect(avx512.length).toBeGreaterThanOrEqual(4);
     // the sixteen-row prefill kernels ran against gemm, bit for bit (checker FAILs otherwise)
-    expect(out.split('\n').filter((l) => l.startsWith('r8-gemm2 '))).toEqual(['r8-gemm2 q4_0', 'r8-gemm2 q8_0']);
+    expect(out.split('\n').filter((l) => l.startsWith('r8-gemm2 '))).toEqual(['r8-gemm2 q4_0', 'r8-gemm2 q8_0', 'r8-gemm2 q4_K', 'r8-gemm2 q6_K']);
     expect(bits(await runChecker('portable-r8-vs-avx512', ['-O2']))).toEqual(avx512);
   }, 300_000); // emulated AVX-512 compiles slowly: ~30 s on an idle two-core machine
 });
@@ -136,7 +136,7 @@ describe.skipIf(!cc || !libs)('CPU quant kernels vs ggml', () => {
 const X86_V4 = ['-std=c11', '-O3', '-march=x86-64-v4', '-mavx512vnni'];
 describe.skipIf(!cc || process.arch !== 'x64')('AVX-512 r8 kernels compile for x86-64-v4 + VNNI', () => {
   it.each([
-    ['x86_avx512_r8.c', ['fr_gemm_q4_K_r8_q8_K', 'fr_gemm_q6_K_r8_q8_K']],
+    ['x86_avx512_r8.c', ['fr_gemm_q4_K_r8_q8_K', 'fr_gemm_q6_K_r8_q8_K', 'fr_gemm2_q4_K_r8_q8_K', 'fr_gemm2_q6_K_r8_q8_K']],
     ['x86_r8_q0.c', ['fr_gemm_q4_0_r8_q8_0', 'fr_gemm_q8_0_r8_q8_0', 'fr_gemm2_q4_0_r8_q8_0', 'fr_gemm2_q8_0_r8_q8_0']],
   ])('%s', async (file, fns) => {
     const dir = tempDir('quants-v4');

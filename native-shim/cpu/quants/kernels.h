@@ -300,8 +300,12 @@ void fr_vec_dot4_q6_K_q8_K(int n, float *s, size_t s_stride, const void *w, cons
 #endif
 
 /* sixteen-row prefill kernels (fr_gemm2_r8_fn) of the AVX-512 builds:
- * x86_r8_q0.c */
+ * x86_r8_q0.c, x86_avx512_r8.c */
 #if FR_QUANTS_AVX512
+void fr_gemm2_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,
+                           size_t a_stride);
+void fr_gemm2_q6_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,
+                           size_t a_stride);
 void fr_gemm2_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,
                            size_t a_stride);
 void fr_gemm2_q8_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,

@@ -72,8 +72,8 @@ int fr_type_dot_available(int32_t type) {
 }
 
 const fr_r8_traits *fr_get_r8_traits(int32_t type) {
-  static const fr_r8_traits q4_K = {sizeof(fr_block_q4_K_r8), fr_repack_q4_K_r8, fr_gemm_q4_K_r8_q8_K, NULL};
-  static const fr_r8_traits q6_K = {sizeof(fr_block_q6_K_r8), fr_repack_q6_K_r8, fr_gemm_q6_K_r8_q8_K, NULL};
+  static const fr_r8_traits q4_K = {sizeof(fr_block_q4_K_r8), fr_repack_q4_K_r8, fr_gemm_q4_K_r8_q8_K, FR_GEMM2(fr_gemm2_q4_K_r8_q8_K)};
+  static const fr_r8_traits q6_K = {sizeof(fr_block_q6_K_r8), fr_repack_q6_K_r8, fr_gemm_q6_K_r8_q8_K, FR_GEMM2(fr_gemm2_q6_K_r8_q8_K)};
   static const fr_r8_traits q4_0 = {sizeof(fr_block_q4_0_r8), fr_repack_q4_0_r8, fr_gemm_q4_0_r8_q8_0, FR_GEMM2(fr_gemm2_q4_0_r8_q8_0)};
   static const fr_r8_traits q8_0 = {sizeof(fr_block_q8_0_r8), fr_repack_q8_0_r8, fr_gemm_q8_0_r8_q8_0, FR_GEMM2(fr_gemm2_q8_0_r8_q8_0)};
   switch (type) {
