@@ -5,7 +5,7 @@
 // supports (what ggml's GGML_CPU_ALL_VARIANTS does).
 //
 // Variants: x86-64 has portable (the compiler's baseline), avx2 (x86-64-v3)
-// and avx512 (x86-64-v4 + VNNI); other architectures have portable and
+// avx512 (x86-64-v4 + VNNI) and avx512bf16 (that + AVX512-BF16); other architectures have portable and
 // native (-march/-mcpu=native). By default portable plus every variant this
 // CPU can run is built; FERRUM_CPU_VARIANTS=all (or a comma list) builds
 // those the compiler accepts, whatever this CPU is (for packaging).
@@ -63,6 +63,16 @@ const X86_VARIANTS = {
     ],
     macros: [...AVX2_MACROS, '__AVX512F__', '__AVX512BW__', '__AVX512DQ__', '__AVX512CD__', '__AVX512VL__', '__AVX512VNNI__'],
     needs: [...AVX2_NEEDS, 'avx512f', 'avx512bw', 'avx512dq', 'avx512cd', 'avx512vl', 'avx512vnni'],
+  },
+  // avx512 plus vdpbf16ps (Zen 4, Sapphire Rapids, Cooper Lake): BF16 weights
+  // (quants/fp.c), summed as ggml's zen4 build sums them
+  avx512bf16: {
+    flagSets: [
+      ['-march=x86-64-v4', '-mavx512vnni', '-mavx512bf16', '-mtune=native'],
+      ['-march=x86-64-v4', '-mavx512vnni', '-mavx512bf16'],
+    ],
+    macros: [...AVX2_MACROS, '__AVX512F__', '__AVX512BW__', '__AVX512DQ__', '__AVX512CD__', '__AVX512VL__', '__AVX512VNNI__', '__AVX512BF16__'],
+    needs: [...AVX2_NEEDS, 'avx512f', 'avx512bw', 'avx512dq', 'avx512cd', 'avx512vl', 'avx512vnni', 'avx512bf16'],
   },
 };
 // native targets the build machine, so it runs wherever it was built
@@ -130,8 +140,9 @@ function hostFeatures() {
   exe.cleanup();
   if (process.platform !== 'linux') return undefined;
   const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim().split(/\s+/);
-  // cpuinfo spells VNNI avx512_vnni; the other names match
-  return flags ? new Set(flags.map((f) => (f === 'avx512_vnni' ? 'avx512vnni' : f))) : undefined;
+  // cpuinfo spells VNNI and BF16 avx512_vnni and avx512_bf16; the other names match
+  const spelled = { avx512_vnni: 'avx512vnni', avx512_bf16: 'avx512bf16' };
+  return flags ? new Set(flags.map((f) => spelled[f] ?? f)) : undefined;
 }
 
 /** Which variants to build: portable first, then FERRUM_CPU_VARIANTS or what this CPU runs. */

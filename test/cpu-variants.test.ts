@@ -71,7 +71,7 @@ describe.skipIf(!cc)('CPU library variants', () => {
     expect(readProfileEnv({}).cpu).toBeUndefined();
     expect(readProfileEnv({ FERRUM_CPU: '' }).cpu).toBeUndefined();
     for (const v of CPU_VARIANTS) expect(readProfileEnv({ FERRUM_CPU: v }).cpu).toBe(v);
-    expect(() => readProfileEnv({ FERRUM_CPU: 'avx3' })).toThrow('FERRUM_CPU must be one of avx512, avx2, native, portable (got "avx3")');
+    expect(() => readProfileEnv({ FERRUM_CPU: 'avx3' })).toThrow('FERRUM_CPU must be one of avx512bf16, avx512, avx2, native, portable (got "avx3")');
   });
 
   describe('from the CLI', () => {
@@ -84,7 +84,7 @@ describe.skipIf(!cc)('CPU library variants', () => {
     };
 
     it('an unknown FERRUM_CPU: one line listing the valid ones', () => {
-      oneLine({ FERRUM_CPU: 'bogus' }, /FERRUM_CPU must be one of avx512, avx2, native, portable \(got "bogus"\)/);
+      oneLine({ FERRUM_CPU: 'bogus' }, /FERRUM_CPU must be one of avx512bf16, avx512, avx2, native, portable \(got "bogus"\)/);
     });
 
     it('a variant this CPU lacks: one line saying what it needs', () => {

@@ -19,8 +19,8 @@ import { seededTokens } from './helpers/teacher-forced.js';
  */
 const POSITIONS = 96;
 const TIE_GAP = 0.05;
-/** Q4_K_M: Q4_K + Q6_K (both repacked); Q4_0 / Q8_0: the r8 legacy kernels; F16: the f16 vector path. */
-const TYPES = ['Q4_K_M', 'Q4_0', 'Q8_0', 'F16'];
+/** Q4_K_M: Q4_K + Q6_K (both repacked); Q4_0 / Q8_0: the r8 legacy kernels; F16: the f16 vector path; BF16: vdpbf16ps in avx512bf16. */
+const TYPES = ['Q4_K_M', 'Q4_0', 'Q8_0', 'F16', 'BF16'];
 const REPACKED = new Set(['Q4_K_M', 'Q4_0', 'Q8_0']);
 
 const vocabFrom = sharedFile('models/tolstoy-tiny-F32.gguf');

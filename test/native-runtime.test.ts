@@ -26,8 +26,30 @@ function ggmlParityAvailable(): boolean {
   return ['avx2', 'fma', 'f16c', 'bmi2'].every((f) => flags.includes(f));
 }
 
+/** ggml's zen4 build (AVX-512 BF16), the peer of ferrum's avx512bf16 variant for BF16 weights. */
+const GGML_ZEN4_LIBS = [join(GGML_BINS, 'libggml-base.so'), join(GGML_BINS, 'libggml-cpu-zen4.so')];
+
+/** Why the BF16 parity check cannot run here, or undefined when it can. */
+function bf16ParitySkip(): string | undefined {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return `node-llama-cpp's linux-x64 ggml cannot run on ${process.platform}-${process.arch}`;
+  if (!GGML_ZEN4_LIBS.every(existsSync)) {
+    if (IS_CI) throw new Error(`CI=true but ${GGML_ZEN4_LIBS.join(' / ')} is missing: install devDependencies (node-llama-cpp)`);
+    return `${GGML_BINS} lacks libggml-cpu-zen4.so`;
+  }
+  const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? [];
+  // hardware, not setup: a CI machine without AVX-512 BF16 cannot run either side
+  if (!flags.includes('avx512_bf16')) return 'this CPU has no AVX-512 BF16 (vdpbf16ps): neither ggml\'s zen4 build nor the avx512bf16 variant runs here';
+  return undefined;
+}
+
 /** Compile one C driver against one variant of libferrum_cpu (plus extra inputs) and run it; returns its stdout. */
-function compileAndRunDriver(source: string, variant: CpuVariant, extra: readonly string[] = [], rpath: readonly string[] = []): string {
+function compileAndRunDriver(
+  source: string,
+  variant: CpuVariant,
+  extra: readonly string[] = [],
+  rpath: readonly string[] = [],
+  args: readonly string[] = [],
+): string {
   const exe = join(tempDir('native'), `${source.replace(/\.c$/, '')}_${variant}`);
   const compile = spawnSync(cc!, [
     '-std=c11', '-O2', '-Wall', '-Wextra', '-o', exe, join(REPO_ROOT, 'test/native', source),
@@ -35,7 +57,7 @@ function compileAndRunDriver(source: string, variant: CpuVariant, extra: readonl
   ], { encoding: 'utf8' });
   expect(compile.status, compile.stderr).toBe(0);
   expect(compile.stderr).toBe('');
-  const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 60_000 });
+  const run = spawnSync(exe, args, { encoding: 'utf8', timeout: 60_000 });
   expect(run.stdout.split('\n').filter((l) => l.startsWith('FAIL')), run.stdout + run.stderr).toEqual([]);
   expect(run.status, run.stdout + run.stderr).toBe(0);
   return run.stdout;
@@ -77,5 +99,17 @@ describe.skipIf(!cc)('native CPU runtime', () => {
     const s = summary(compileAndRunDriver('ggml_parity.c', 'avx2', GGML_LIBS, [GGML_BINS]));
     expect(s.failed).toBe(0);
     expect(s.passed).toBeGreaterThan(30);
+  });
+
+  /* BF16 weights through vdpbf16ps: the avx512bf16 variant against ggml's
+   * zen4 build, bit for bit (vec_dot for one token, tinyBLAS's 32-step for
+   * more, vec_dot again off that step) */
+  const bf16Skip = bf16ParitySkip();
+  if (bf16Skip) console.warn(`skipping BF16 parity with ggml's zen4 build: ${bf16Skip}`);
+  it.skipIf(bf16Skip !== undefined)('matches ggml\'s zen4 build on BF16 weights (avx512bf16 variant)', () => {
+    if (!existsSync(cpuLibraryPath('avx512bf16'))) throw new Error('this CPU has AVX-512 BF16 but build-native did not build the avx512bf16 variant');
+    const s = summary(compileAndRunDriver('ggml_parity.c', 'avx512bf16', GGML_ZEN4_LIBS, [GGML_BINS], ['bf16']));
+    expect(s.failed).toBe(0);
+    expect(s.passed).toBeGreaterThanOrEqual(18);
   });
 });

@@ -21,6 +21,9 @@ const char *fr_cpu_features(void) {
 #if defined(__AVX512VNNI__) || defined(__AVXVNNI__)
          "vnni "
 #endif
+#if defined(__AVX512BF16__)
+         "bf16 "
+#endif
 #if defined(__AVX2__)
          "avx2 "
 #endif
@@ -89,6 +92,9 @@ FR_EXPORT FR_BASELINE int32_t fr_cpu_supported(void) {
 #endif
 #if defined(__AVX512VNNI__)
   ok &= FR_HAS("avx512vnni") != 0;
+#endif
+#if defined(__AVX512BF16__)
+  ok &= FR_HAS("avx512bf16") != 0;
 #endif
 #endif
   /* Other architectures: a "native" build is for the machine that built

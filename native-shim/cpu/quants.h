@@ -50,6 +50,9 @@ typedef struct fr_type_traits {
    * Q4_0: tinyBLAS_Q0_AVX sums exactly like their AVX2 vec_dot) or where
    * tinyBLAS does not take the type on x86 (K-quants, Q4_1, Q5_1). */
   fr_vec_dot_fn gemm_dot;
+  /* tinyBLAS's step (KN): it takes a row length only in multiples of this
+   * (8 for its 8-lane AVX2 form; 32 for BF16 in the avx512bf16 build) */
+  int32_t gemm_dot_k;
   /* optional: vec_dot for four tokens sharing one weight row (prefill) */
   fr_vec_dot4_fn vec_dot4;
 } fr_type_traits;
@@ -84,9 +87,9 @@ const fr_type_traits *fr_get_type_traits(int32_t type);
 int fr_type_dot_available(int32_t type);
 
 /* tinyBLAS takes f32/f16/bf16 weights only when rows % 4 == 0 and
- * cols % 8 == 0 (else ggml falls back to vec_dot), and never for 1 token */
+ * cols % KN == 0 (else ggml falls back to vec_dot), and never for 1 token */
 static inline int fr_gemm_dot_applies(const fr_type_traits *t, uint32_t n_rows, uint32_t n_cols, uint32_t n_tokens) {
-  return t->gemm_dot && n_tokens >= 2 && n_rows % 4 == 0 && n_cols % 8 == 0;
+  return t->gemm_dot && n_tokens >= 2 && n_rows % 4 == 0 && n_cols % (uint32_t)t->gemm_dot_k == 0;
 }
 
 /* half <-> float as ggml rounds them (round-to-nearest-even) */

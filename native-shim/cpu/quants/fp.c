@@ -59,7 +59,9 @@ static inline float fr_hsum8_v(__m256 v) {
   }
 FR_GEMM_DOT_AVX2(fr_gemm_dot_f32, float, fr_ld8_f32)
 FR_GEMM_DOT_AVX2(fr_gemm_dot_f16, fr_half, fr_ld8_f16)
+#if !FR_QUANTS_BF16
 FR_GEMM_DOT_AVX2(fr_gemm_dot_bf16, uint16_t, fr_ld8_bf16)
+#endif
 #else
 FR_GEMM_DOT(fr_gemm_dot_f32, float, fr_id)
 FR_GEMM_DOT(fr_gemm_dot_f16, fr_half, frq_h2f)
@@ -124,6 +126,51 @@ void fr_bf16_from_float(const float *x, void *y, int64_t n) {
   for (int64_t i = 0; i < n; i++) h[i] = frq_f2bf(x[i]);
 }
 
+#if FR_QUANTS_BF16
+/*
+ * The avx512bf16 build sums BF16 as ggml's zen4 build (libggml-cpu-zen4.so):
+ * vdpbf16ps multiplies pairs of bf16 and adds both products to a float lane
+ * (rounding after each add, odd element first: its own order, which only
+ * the instruction itself reproduces, so these paths exist only where it
+ * runs). _mm512_reduce_add_ps folds halves: 512 -> 256 -> 128 bits, then
+ * lanes (0+2, 1+3), then those two; written out so any compiler gives it.
+ */
+static inline float fr_reduce16(__m512 v) {
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  const __m128 p = _mm_add_ps(q, _mm_shuffle_ps(q, q, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm_cvtss_f32(p) + _mm_cvtss_f32(_mm_shuffle_ps(p, p, 1));
+}
+
+static inline __m512bh fr_ld32_bf16(const uint16_t *p) { return (__m512bh)_mm512_loadu_si512((const void *)p); }
+
+/* ggml_vec_dot_bf16: two accumulators over runs of 64, each reduced, summed
+ * in double with the scalar tail */
+void fr_vec_dot_bf16(int n, float *s, const void *w, const void *a) {
+  const uint16_t *restrict x = w;
+  const uint16_t *restrict y = a;
+  __m512 c1 = _mm512_setzero_ps(), c2 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 64 <= n; i += 64) {
+    c1 = _mm512_dpbf16_ps(c1, fr_ld32_bf16(x + i), fr_ld32_bf16(y + i));
+    c2 = _mm512_dpbf16_ps(c2, fr_ld32_bf16(x + i + 32), fr_ld32_bf16(y + i + 32));
+  }
+  double sum = (double)fr_reduce16(c1);
+  sum += (double)fr_reduce16(c2);
+  for (; i < n; i++) sum += (double)(frq_bf2f(x[i]) * frq_bf2f(y[i]));
+  *s = (float)sum;
+}
+
+/* tinyBLAS<32, __m512, __m512bh>: one accumulator over runs of 32, reduced
+ * once; n is a multiple of 32 (FR_BF16_GEMM_K) */
+void fr_gemm_dot_bf16(int n, float *s, const void *w, const void *a) {
+  const uint16_t *restrict x = w;
+  const uint16_t *restrict y = a;
+  __m512 c = _mm512_setzero_ps();
+  for (int i = 0; i + 32 <= n; i += 32) c = _mm512_dpbf16_ps(c, fr_ld32_bf16(x + i), fr_ld32_bf16(y + i));
+  *s = fr_reduce16(c);
+}
+#else
 void fr_vec_dot_bf16(int n, float *s, const void *w, const void *a) {
   const uint16_t *restrict x = w;
   const uint16_t *restrict y = a;
@@ -139,3 +186,4 @@ void fr_vec_dot_bf16(int n, float *s, const void *w, const void *a) {
   for (int i = np; i < n; i++) sum += (double)(frq_bf2f(x[i]) * frq_bf2f(y[i]));
   *s = (float)sum;
 }
+#endif /* FR_QUANTS_BF16 */

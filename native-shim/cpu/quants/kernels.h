@@ -72,6 +72,15 @@
 #else
 #define FR_QUANTS_AVX512 0
 #endif
+/* BF16 weights through vdpbf16ps (quants/fp.c) in the avx512bf16 build,
+ * summed as ggml's zen4 build does; tinyBLAS steps by 32 there */
+#if FR_QUANTS_AVX512 && defined(__AVX512BF16__)
+#define FR_QUANTS_BF16 1
+#define FR_BF16_GEMM_K 32
+#else
+#define FR_QUANTS_BF16 0
+#define FR_BF16_GEMM_K 8
+#endif
 #if defined(FR_SIMDE_AVX512) && !FR_QUANTS_AVX2
 #error "FR_SIMDE_AVX512 emulates AVX-512 on top of a native AVX2 build: add -march=native (or x86-64-v3)"
 #endif
