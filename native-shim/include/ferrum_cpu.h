@@ -2,7 +2,7 @@
  * ferrum_cpu.h — what only the CPU executor exports, beside ferrum_shim.h.
  *
  * The CPU library is built once per ISA level (build/native/
- * libferrum_cpu-<variant>.so: portable, avx2, avx512, native) and the loader
+ * libferrum_cpu-<variant>.so: portable, avx2, avx512, avx512bf16, native) and the loader
  * (src/backend/cpu-library.ts) picks the best one the running CPU can
  * execute. These two calls are how it asks; they are kept out of
  * ferrum_shim.h because the Metal shim implements that header and has no

@@ -77,9 +77,13 @@
 #if FR_QUANTS_AVX512 && defined(__AVX512BF16__)
 #define FR_QUANTS_BF16 1
 #define FR_BF16_GEMM_K 32
+void fr_gemm_dot4x4_bf16(int n, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                         size_t a_stride);
+#define FR_BF16_GEMM4 fr_gemm_dot4x4_bf16
 #else
 #define FR_QUANTS_BF16 0
 #define FR_BF16_GEMM_K 8
+#define FR_BF16_GEMM4 NULL
 #endif
 #if defined(FR_SIMDE_AVX512) && !FR_QUANTS_AVX2
 #error "FR_SIMDE_AVX512 emulates AVX-512 on top of a native AVX2 build: add -march=native (or x86-64-v3)"
