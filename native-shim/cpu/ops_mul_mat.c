@@ -67,7 +67,7 @@ typedef struct member {
   const fr_r8_traits *r8; /* repacked weights: the kernel, else NULL */
   fr_vec_dot_fn dot;
   fr_vec_dot4_fn dot4;
-  fr_dot4x4_fn dot4x4; /* gemm_dot's 4 rows x 4 tokens, where that is the dot */
+  fr_dot_tile_fn dot_tile; /* gemm_dot's 4 rows x 1..6 tokens, where that is the dot */
   fr_from_float_fn quantize; /* NULL when x is used as is or another member quantizes it */
   uint32_t tile_rows;
   const uint8_t *w;
@@ -115,18 +115,16 @@ static void run_rows(const member *m, uint32_t row0, uint32_t row1, uint32_t tok
     return;
   }
   uint32_t r = row0;
-  /* register tiles of four rows x four tokens where the type has them */
-  if (m->dot4x4)
-    for (; r + 4 <= row1; r += 4) {
-      const uint8_t *w = m->w + (uint64_t)r * p->row_bytes;
-      uint32_t k = tok0;
-      for (; k + 4 <= tok1; k += 4)
-        m->dot4x4((int)p->n_cols, m->dst + (uint64_t)k * p->n_rows + r, p->n_rows, w, p->row_bytes,
-                  m->xq + k * m->xq_row_bytes, m->xq_row_bytes);
-      for (; k < tok1; k++)
-        for (uint32_t i = 0; i < 4; i++)
-          m->dot((int)p->n_cols, m->dst + (uint64_t)k * p->n_rows + r + i, w + i * p->row_bytes, m->xq + k * m->xq_row_bytes);
-    }
+  /* register tiles of four rows x up to six tokens where the type has them;
+   * the last tokens split evenly rather than leave a thin tile */
+  if (m->dot_tile)
+    for (; r + 4 <= row1; r += 4)
+      for (uint32_t k = tok0, nt; k < tok1; k += nt) {
+        const uint32_t rest = tok1 - k;
+        nt = rest <= FR_DOT_TILE_TOKENS ? rest : rest < 2 * FR_DOT_TILE_TOKENS ? (rest + 1) / 2 : FR_DOT_TILE_TOKENS;
+        m->dot_tile((int)p->n_cols, (int)nt, m->dst + (uint64_t)k * p->n_rows + r, p->n_rows,
+                    m->w + (uint64_t)r * p->row_bytes, p->row_bytes, m->xq + k * m->xq_row_bytes, m->xq_row_bytes);
+      }
   for (; r < row1; r++) {
     const uint8_t *w = m->w + (uint64_t)r * p->row_bytes;
     uint32_t k = tok0;
@@ -202,7 +200,7 @@ static void init_member(member *m, const fr_kernel_desc *k, const void *params, 
     m->dot = fr_gemm_dot_applies(m->tt, p->n_rows, p->n_cols, p->n_tokens) ? m->tt->gemm_dot : m->tt->vec_dot;
     /* each bit-identical to four calls of the dot it stands for */
     m->dot4 = m->dot == m->tt->vec_dot ? m->tt->vec_dot4 : NULL;
-    m->dot4x4 = m->dot == m->tt->gemm_dot ? m->tt->gemm_dot4x4 : NULL;
+    m->dot_tile = m->dot == m->tt->gemm_dot ? m->tt->gemm_dot_tile : NULL;
   }
 }
 

@@ -36,9 +36,11 @@ typedef void (*fr_vec_dot_fn)(int n, float *s, const void *w, const void *a);
 /* s[k*s_stride] = dot(w, a_k) for the four activation rows
  * a_k = a + k*a_stride bytes; bit-identical to four vec_dot calls */
 typedef void (*fr_vec_dot4_fn)(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);
-/* s[t*s_stride + r] = dot(w + r*w_stride bytes, a + t*a_stride bytes) for r, t < 4 */
-typedef void (*fr_dot4x4_fn)(int n, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
-                             size_t a_stride);
+/* s[t*s_stride + r] = dot(w + r*w_stride bytes, a + t*a_stride bytes) for
+ * r < 4, t < nt, 1 <= nt <= FR_DOT_TILE_TOKENS */
+#define FR_DOT_TILE_TOKENS 6
+typedef void (*fr_dot_tile_fn)(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                               size_t a_stride);
 typedef struct fr_type_traits {
   const char *name;       /* ggml's name: "q4_K" */
   int32_t blck_size;      /* elements per block */
@@ -58,9 +60,9 @@ typedef struct fr_type_traits {
   int32_t gemm_dot_k;
   /* optional: vec_dot for four tokens sharing one weight row (prefill) */
   fr_vec_dot4_fn vec_dot4;
-  /* optional: gemm_dot for four consecutive rows x four tokens (prefill),
-   * bit-identical to sixteen gemm_dot calls */
-  fr_dot4x4_fn gemm_dot4x4;
+  /* optional: gemm_dot for four consecutive rows x 1..6 tokens (prefill),
+   * bit-identical to one gemm_dot call per row and token */
+  fr_dot_tile_fn gemm_dot_tile;
 } fr_type_traits;
 
 /*

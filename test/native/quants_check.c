@@ -443,9 +443,10 @@ static void check_vec_dot(const struct tcase *tc, const fr_type_traits *t) {
   result(bad == 0, tc->name, "vec_dot", buf);
 }
 
-/* gemm_dot's register tile must equal sixteen gemm_dot calls bit for bit,
- * at the row lengths tinyBLAS takes (multiples of gemm_dot_k) */
-static void check_gemm_dot4x4(const struct tcase *tc, const fr_type_traits *t) {
+/* gemm_dot's register tile (4 rows x 1..6 tokens) must equal one gemm_dot
+ * per row and token bit for bit, at the row lengths tinyBLAS takes
+ * (multiples of gemm_dot_k) */
+static void check_gemm_dot_tile(const struct tcase *tc, const fr_type_traits *t) {
   char buf[256];
   const fr_type_traits *at = fr_get_type_traits(t->vec_dot_type);
   long dots = 0, bad = 0;
@@ -456,25 +457,29 @@ static void check_gemm_dot4x4(const struct tcase *tc, const fr_type_traits *t) {
     for (int d = 0; d < D_COUNT; d++) {
       for (int r = 0; r < 4; r++) fill_row(xs + (size_t)r * n, n, (d + r) % D_COUNT);
       g_quantize_chunk(tc->type, xs, qw, 0, 4, n, NULL);
-      for (int k = 0; k < 4; k++) {
+      for (int k = 0; k < FR_DOT_TILE_TOKENS; k++) {
         fill_row(ys, n, (d + k + 1) % D_COUNT);
         at->from_float(ys, qa_ours + k * ab, n);
       }
-      float tile[4 * 5], one;
-      for (int i = 0; i < 4 * 5; i++) tile[i] = NAN;
-      t->gemm_dot4x4(n, tile, 5, qw, wb, qa_ours, ab);
-      for (int k = 0; k < 4; k++) {
-        if (!isnan(tile[5 * k + 4]) && bad++ < 3) printf("  %s gemm_dot4x4 wrote past row 4\n", tc->name);
-        for (int r = 0; r < 4; r++, dots++) {
-          t->gemm_dot(n, &one, qw + r * wb, qa_ours + k * ab);
-          if (memcmp(&one, &tile[5 * k + r], sizeof one) != 0 && bad++ < 3)
-            printf("  %s gemm_dot4x4 n=%d row %d token %d: %.9g, gemm_dot %.9g\n", tc->name, n, r, k, tile[5 * k + r], one);
+      for (int nt = 1; nt <= FR_DOT_TILE_TOKENS; nt++) {
+        float tile[FR_DOT_TILE_TOKENS * 5], one;
+        for (int i = 0; i < FR_DOT_TILE_TOKENS * 5; i++) tile[i] = NAN;
+        t->gemm_dot_tile(n, nt, tile, 5, qw, wb, qa_ours, ab);
+        for (int k = 0; k < FR_DOT_TILE_TOKENS; k++) {
+          if (!isnan(tile[5 * k + 4]) && bad++ < 3) printf("  %s gemm_dot_tile wrote past row 4\n", tc->name);
+          for (int r = 0; r < 4 && k < nt; r++, dots++) {
+            t->gemm_dot(n, &one, qw + r * wb, qa_ours + k * ab);
+            if (memcmp(&one, &tile[5 * k + r], sizeof one) != 0 && bad++ < 3)
+              printf("  %s gemm_dot_tile n=%d nt=%d row %d token %d: %.9g, gemm_dot %.9g\n", tc->name, n, nt, r, k,
+                     tile[5 * k + r], one);
+          }
+          if (k >= nt && !isnan(tile[5 * k]) && bad++ < 3) printf("  %s gemm_dot_tile nt=%d wrote token %d\n", tc->name, nt, k);
         }
       }
     }
   }
   snprintf(buf, sizeof buf, "%ld dots equal to gemm_dot bit for bit", dots);
-  result(bad == 0 && dots > 0, tc->name, "gemm_dot4x4", buf);
+  result(bad == 0 && dots > 0, tc->name, "gemm_dot_tile", buf);
 }
 
 /* the four-token dot must equal four single dots bit for bit: mul_mat mixes
@@ -717,7 +722,7 @@ int main(int argc, char **argv) {
     if (t->from_float) check_from_float(tc, t);
     if (t->vec_dot) check_vec_dot(tc, t);
     if (t->vec_dot4) check_dot4(tc, t, t->vec_dot, t->vec_dot4, 1, "vec_dot4");
-    if (t->gemm_dot4x4) check_gemm_dot4x4(tc, t);
+    if (t->gemm_dot_tile) check_gemm_dot_tile(tc, t);
     const fr_r8_traits *r8 = fr_get_r8_traits(tc->type);
     if (r8) check_r8(tc, t, r8);
   }

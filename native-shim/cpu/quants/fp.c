@@ -171,30 +171,41 @@ void fr_gemm_dot_bf16(int n, float *s, const void *w, const void *a) {
   *s = fr_reduce16(c);
 }
 
-/* four weight rows x four tokens, each of the sixteen accumulated as
- * fr_gemm_dot_bf16 does (tinyBLAS's register tile, smaller): eight loads
- * per sixteen vdpbf16ps, and sixteen independent chains instead of one
- * (the instruction's latency bounded the single dot) */
-void fr_gemm_dot4x4_bf16(int n, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
-                         size_t a_stride) {
-  const uint16_t *x[4], *y[4];
-  for (int k = 0; k < 4; k++) {
-    x[k] = (const uint16_t *)((const uint8_t *)w + k * w_stride);
-    y[k] = (const uint16_t *)((const uint8_t *)a + k * a_stride);
-  }
-  __m512 c[4][4];
-  for (int t = 0; t < 4; t++)
+/* four weight rows x nt tokens, each accumulator summed as
+ * fr_gemm_dot_bf16 sums it (tinyBLAS's register tile: at nt = 6, ten loads
+ * per 24 vdpbf16ps, and 24 independent chains where one dot has one, which
+ * the instruction's latency bounds) */
+static inline __attribute__((always_inline)) void bf16_tile(int n, const int nt, float *s, size_t s_stride,
+                                                            const void *w, size_t w_stride, const void *a,
+                                                            size_t a_stride) {
+  const uint16_t *x[4], *y[FR_DOT_TILE_TOKENS];
+  for (int r = 0; r < 4; r++) x[r] = (const uint16_t *)((const uint8_t *)w + r * w_stride);
+  for (int t = 0; t < nt; t++) y[t] = (const uint16_t *)((const uint8_t *)a + t * a_stride);
+  __m512 c[FR_DOT_TILE_TOKENS][4];
+  for (int t = 0; t < nt; t++)
     for (int r = 0; r < 4; r++) c[t][r] = _mm512_setzero_ps();
   for (int i = 0; i + 32 <= n; i += 32) {
     __m512bh xv[4];
     for (int r = 0; r < 4; r++) xv[r] = fr_ld32_bf16(x[r] + i);
-    for (int t = 0; t < 4; t++) {
+    for (int t = 0; t < nt; t++) {
       const __m512bh yv = fr_ld32_bf16(y[t] + i);
       for (int r = 0; r < 4; r++) c[t][r] = _mm512_dpbf16_ps(c[t][r], xv[r], yv);
     }
   }
-  for (int t = 0; t < 4; t++)
+  for (int t = 0; t < nt; t++)
     for (int r = 0; r < 4; r++) s[t * s_stride + r] = fr_reduce16(c[t][r]);
+}
+
+void fr_gemm_dot_tile_bf16(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                           size_t a_stride) {
+  switch (nt) {
+  case 6: bf16_tile(n, 6, s, s_stride, w, w_stride, a, a_stride); break;
+  case 5: bf16_tile(n, 5, s, s_stride, w, w_stride, a, a_stride); break;
+  case 4: bf16_tile(n, 4, s, s_stride, w, w_stride, a, a_stride); break;
+  case 3: bf16_tile(n, 3, s, s_stride, w, w_stride, a, a_stride); break;
+  case 2: bf16_tile(n, 2, s, s_stride, w, w_stride, a, a_stride); break;
+  default: bf16_tile(n, 1, s, s_stride, w, w_stride, a, a_stride); break;
+  }
 }
 #else
 void fr_vec_dot_bf16(int n, float *s, const void *w, const void *a) {

@@ -77,9 +77,9 @@
 #if FR_QUANTS_AVX512 && defined(__AVX512BF16__)
 #define FR_QUANTS_BF16 1
 #define FR_BF16_GEMM_K 32
-void fr_gemm_dot4x4_bf16(int n, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
-                         size_t a_stride);
-#define FR_BF16_GEMM4 fr_gemm_dot4x4_bf16
+void fr_gemm_dot_tile_bf16(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                           size_t a_stride);
+#define FR_BF16_GEMM4 fr_gemm_dot_tile_bf16
 #else
 #define FR_QUANTS_BF16 0
 #define FR_BF16_GEMM_K 8
