@@ -80,4 +80,35 @@ describe.skipIf(records.length === 0)('tolstoy-tiny: llama.cpp greedy runs repro
     });
     expect(decided).toBeGreaterThan(tokens.length / 2);
   });
+
+  // the generation loop's no-copy decode: the same bits as eval's copy, and
+  // a view that the next step overwrites (callers must not keep it)
+  it('evalNext gives eval\'s logits as a view of the next step\'s buffer', () => {
+    const model = sharedFile('models/tolstoy-tiny-F32.gguf')!;
+    const r = records.find((x) => basename(x.model) === 'tolstoy-tiny-F32.gguf')!;
+    const seq = [...r.prompt_tokens, ...r.greedy_tokens.slice(0, 3)];
+    const P = r.prompt_tokens.length;
+    const copies = Engine.load(model, { nCtx: 128, batch: 32, maxOutputs: 8, threads: 2 });
+    const views = Engine.load(model, { nCtx: 128, batch: 32, maxOutputs: 8, threads: 2 });
+    try {
+      copies.eval(seq.slice(0, P), 0);
+      views.eval(seq.slice(0, P), 0);
+      let previous: Float32Array | undefined;
+      let previousBits: Float32Array | undefined;
+      for (let k = P; k < seq.length; k++) {
+        const want = copies.eval([seq[k]!], k)[0]!;
+        const got = views.evalNext(seq[k]!, k);
+        expect(got.length).toBe(want.length);
+        expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer))).toBe(true);
+        if (previous) expect(previous, 'the view shows the newest step').not.toEqual(previousBits);
+        previous = got;
+        previousBits = Float32Array.from(got);
+      }
+      expect(() => views.evalNext(-1, seq.length)).toThrow(/outside the vocabulary/);
+      expect(() => views.evalNext(seq[0]!, 128)).toThrow(/context is full/);
+    } finally {
+      copies.close();
+      views.close();
+    }
+  });
 });

@@ -54,6 +54,8 @@ function logprobOf(logits: Float32Array, id: number): number {
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** A turn of the event loop costs ~0.1 ms; one per this many ms keeps Ctrl-C prompt. */
+const YIELD_EVERY_MS = 25;
 
 /**
  * Prefill the prompt, then sample one token per step until EOS/EOT, a stop
@@ -81,6 +83,7 @@ export async function generate(engine: Engine, tok: Tokenizer, prompt: readonly 
     o.onText?.(s);
   };
   const t1 = performance.now();
+  let lastYield = t1;
   const native0 = engine.decodeStats.nativeMs;
   for (;;) {
     if (o.maxTokens === 0) { stopReason = 'length'; break; }
@@ -98,9 +101,12 @@ export async function generate(engine: Engine, tok: Tokenizer, prompt: readonly 
     if (filter.matched) { stopReason = 'stop'; break; }
     if (o.maxTokens >= 0 && tokens.length >= o.maxTokens) { stopReason = 'length'; break; }
     if (nPast + history.length >= nCtx) { stopReason = 'context'; break; }
-    logits = engine.eval([id], kvTokens)[0]!;
+    logits = engine.evalNext(id, kvTokens); // a view: used before the next eval
     kvTokens++;
-    await yieldToEventLoop();
+    if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+      await yieldToEventLoop();
+      lastYield = performance.now();
+    }
   }
   emit(filter.push(stream.flush()));
   emit(filter.flush());

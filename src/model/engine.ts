@@ -166,14 +166,34 @@ export class Engine {
    * fresh Float32Array of n_vocab. Tokens go in batches of `batch`.
    */
   eval(tokens: readonly number[], pos0: number, outputs: readonly number[] = [tokens.length - 1]): Float32Array[] {
-    const { batch, nCtx, maxOutputs } = this.options;
     if (tokens.length === 0) return [];
+    this.checkTokens(tokens, pos0);
+    return this.evalSteps(tokens, pos0, outputs);
+  }
+
+  /** Validated here, before any pointer reaches native code. */
+  private checkTokens(tokens: readonly number[], pos0: number): void {
+    const { nCtx } = this.options;
     if (pos0 + tokens.length > nCtx) {
       throw new UserError(`the context is full: ${pos0 + tokens.length} tokens do not fit in ${nCtx} (raise --ctx-size)`);
     }
     for (const t of tokens) {
       if (!Number.isInteger(t) || t < 0 || t >= this.hp.nVocab) throw new UserError(`token id ${t} is outside the vocabulary (0..${this.hp.nVocab - 1})`);
     }
+  }
+
+  /** One token through the decode plan, its logits left in logitsView row 0. */
+  private eval1(token: number, pos: number): void {
+    this.checkTokens([token], pos);
+    this.idsView[0] = token;
+    this.outIdsView[0] = 0;
+    const nativeMs = this.runStep(this.plans.decode, [1, pos, 1, 0]);
+    this.decodeStats.steps++;
+    this.decodeStats.nativeMs += nativeMs;
+  }
+
+  private evalSteps(tokens: readonly number[], pos0: number, outputs: readonly number[]): Float32Array[] {
+    const { batch, maxOutputs } = this.options;
     const wanted = new Set(outputs);
     const result: Float32Array[] = [];
     let i = 0;
@@ -198,6 +218,17 @@ export class Engine {
       i += n;
     }
     return result;
+  }
+
+  /**
+   * Decode one token and return its logits as a view of the engine's own
+   * buffer, valid until the next eval: what a generation loop needs. eval()
+   * copies; at a 152k vocabulary that is 608 KB per token, and allocating
+   * and collecting it cost more than the sampler itself.
+   */
+  evalNext(token: number, pos: number): Float32Array {
+    this.eval1(token, pos);
+    return this.logitsView.subarray(0, this.hp.nVocab);
   }
 
   close(): void {
