@@ -62,6 +62,48 @@ FR_GEMM_DOT_AVX2(fr_gemm_dot_f16, fr_half, fr_ld8_f16)
 #if !FR_QUANTS_BF16
 FR_GEMM_DOT_AVX2(fr_gemm_dot_bf16, uint16_t, fr_ld8_bf16)
 #endif
+
+/*
+ * Register tiles of the same dot (fr_dot_tile_fn): four rows x up to three
+ * tokens at a time, twelve accumulators, each summed exactly as the one-dot
+ * form above sums it (tinyBLAS's AVX2 tile is 4 x 3 too: sixteen ymm
+ * registers hold twelve sums, four rows and one token). One accumulator
+ * alone waits on its FMA's latency; twelve keep the units busy.
+ */
+#define FR_GEMM_TILE_AVX2(name, T, load)                                                                      \
+  static inline __attribute__((always_inline)) void name##_nt(int n, const int nt, float *s, size_t s_stride,   \
+                                                              const void *w, size_t w_stride, const void *a,    \
+                                                              size_t a_stride) {                                \
+    const T *x[4], *y[3];                                                                                     \
+    for (int r = 0; r < 4; r++) x[r] = (const T *)((const uint8_t *)w + r * w_stride);                        \
+    for (int t = 0; t < nt; t++) y[t] = (const T *)((const uint8_t *)a + t * a_stride);                       \
+    __m256 c[3][4];                                                                                           \
+    for (int t = 0; t < nt; t++)                                                                              \
+      for (int r = 0; r < 4; r++) c[t][r] = _mm256_setzero_ps();                                              \
+    for (int i = 0; i + 8 <= n; i += 8) {                                                                     \
+      __m256 xv[4];                                                                                           \
+      for (int r = 0; r < 4; r++) xv[r] = load(x[r] + i);                                                     \
+      for (int t = 0; t < nt; t++) {                                                                          \
+        const __m256 yv = load(y[t] + i);                                                                     \
+        for (int r = 0; r < 4; r++) c[t][r] = _mm256_fmadd_ps(xv[r], yv, c[t][r]);                            \
+      }                                                                                                       \
+    }                                                                                                         \
+    for (int t = 0; t < nt; t++)                                                                              \
+      for (int r = 0; r < 4; r++) s[t * s_stride + r] = fr_hsum8_v(c[t][r]);                                  \
+  }                                                                                                           \
+  void name(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,           \
+            size_t a_stride) {                                                                                \
+    for (; nt > 0; nt -= 3, s += 3 * s_stride, a = (const uint8_t *)a + 3 * a_stride) {                       \
+      if (nt >= 3) name##_nt(n, 3, s, s_stride, w, w_stride, a, a_stride);                                    \
+      else if (nt == 2) name##_nt(n, 2, s, s_stride, w, w_stride, a, a_stride);                               \
+      else name##_nt(n, 1, s, s_stride, w, w_stride, a, a_stride);                                            \
+    }                                                                                                         \
+  }
+FR_GEMM_TILE_AVX2(fr_gemm_dot_tile_f32, float, fr_ld8_f32)
+FR_GEMM_TILE_AVX2(fr_gemm_dot_tile_f16, fr_half, fr_ld8_f16)
+#if !FR_QUANTS_BF16
+FR_GEMM_TILE_AVX2(fr_gemm_dot_tile_bf16, uint16_t, fr_ld8_bf16)
+#endif
 #else
 FR_GEMM_DOT(fr_gemm_dot_f32, float, fr_id)
 FR_GEMM_DOT(fr_gemm_dot_f16, fr_half, frq_h2f)

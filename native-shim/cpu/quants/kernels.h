@@ -77,13 +77,22 @@
 #if FR_QUANTS_AVX512 && defined(__AVX512BF16__)
 #define FR_QUANTS_BF16 1
 #define FR_BF16_GEMM_K 32
-void fr_gemm_dot_tile_bf16(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
-                           size_t a_stride);
-#define FR_BF16_GEMM4 fr_gemm_dot_tile_bf16
 #else
 #define FR_QUANTS_BF16 0
 #define FR_BF16_GEMM_K 8
-#define FR_BF16_GEMM4 NULL
+#endif
+/* gemm_dot's register tiles (fp.c): AVX2 builds for f32/f16/bf16 (bf16:
+ * AVX-512 BF16's own in the avx512bf16 build); NULL in portable builds */
+#if FR_QUANTS_AVX2
+void fr_gemm_dot_tile_f32(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                          size_t a_stride);
+void fr_gemm_dot_tile_f16(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                          size_t a_stride);
+void fr_gemm_dot_tile_bf16(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                           size_t a_stride);
+#define FR_DOT_TILE(f) f
+#else
+#define FR_DOT_TILE(f) NULL
 #endif
 #if defined(FR_SIMDE_AVX512) && !FR_QUANTS_AVX2
 #error "FR_SIMDE_AVX512 emulates AVX-512 on top of a native AVX2 build: add -march=native (or x86-64-v3)"
