@@ -313,6 +313,41 @@ static inline __attribute__((always_inline)) void frq_prefetch_lines(const void 
     if (nt == 1) kernel(n, 1, s, s_stride, w, a, a_stride);                                                     \
   }
 
+#if FR_QUANTS_AVX512
+/* The sixteen-row (two r8 groups) kernels: group A's 8 rows in the low 256
+ * bits of a zmm, group B's in the high. A's bytes at a, B's at b: */
+static inline __m512i frq_pair256(const void *a, const void *b) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                            _mm256_loadu_si256((const __m256i *)b), 1);
+}
+static inline __m256i frq_pair128(const void *a, const void *b) {
+  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)),
+                                 _mm_loadu_si128((const __m128i *)b), 1);
+}
+static inline __m128i frq_pair64(const void *a, const void *b) {
+  return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)a), _mm_loadl_epi64((const __m128i *)b));
+}
+/* four int8 activations in every lane of a zmm */
+static inline __m512i frq_bcast4x16(const int8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+/* A sixteen-row entry point (fr_gemm2_r8_fn) over a pair kernel, as
+ * FR_R8_GEMM_ENTRY: runs of four tokens, then a tail of one to three. */
+#define FR_R8_GEMM2_ENTRY(name, block, kernel)                                                                    \
+  void name(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,        \
+            size_t a_stride) {                                                                                    \
+    const block *xa = w, *xb = (const block *)((const uint8_t *)w + group_bytes);                                 \
+    const uint8_t *a = act;                                                                                       \
+    for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) kernel(n, 4, s, s_stride, xa, xb, a, a_stride); \
+    if (nt == 3) kernel(n, 3, s, s_stride, xa, xb, a, a_stride);                                                  \
+    if (nt == 2) kernel(n, 2, s, s_stride, xa, xb, a, a_stride);                                                  \
+    if (nt == 1) kernel(n, 1, s, s_stride, xa, xb, a, a_stride);                                                  \
+  }
+#endif
+
 /* x86_avx2.c: one weight row times four activation rows */
 void fr_vec_dot4_q4_K_q8_K(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);
 void fr_vec_dot4_q6_K_q8_K(int n, float *s, size_t s_stride, const void *w, const void *a, size_t a_stride);

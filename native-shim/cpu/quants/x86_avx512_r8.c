@@ -172,29 +172,6 @@ FR_R8_GEMM_ENTRY(fr_gemm_q4_K_r8_q8_K, gemm_nt)
  * above compute for its row (same integers, same float steps).
  */
 
-/* A's 32 bytes at a and B's at b as one zmm */
-static inline __m512i pair256(const void *a, const void *b) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
-                            _mm256_loadu_si256((const __m256i *)b), 1);
-}
-
-/* A's 16 bytes at a and B's at b as one ymm */
-static inline __m256i pair128(const void *a, const void *b) {
-  return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)a)),
-                                 _mm_loadu_si128((const __m128i *)b), 1);
-}
-
-/* A's 8 bytes at a and B's at b as one xmm */
-static inline __m128i pair64(const void *a, const void *b) {
-  return _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)a), _mm_loadl_epi64((const __m128i *)b));
-}
-
-static inline __m512i bcast4x16(const int8_t *p) {
-  int32_t v;
-  memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
-
 static inline __attribute__((always_inline)) void gemm_pair_nt(int n, const int nt, float *s, size_t s_stride,
                                                                const fr_block_q4_K_r8 *restrict xa,
                                                                const fr_block_q4_K_r8 *restrict xb, const uint8_t *act,
@@ -212,24 +189,24 @@ static inline __attribute__((always_inline)) void gemm_pair_nt(int n, const int 
       __m512i lo32[4], hi32[4];
       for (int t = 0; t < nt; t++) lo32[t] = _mm512_setzero_si512(), hi32[t] = _mm512_setzero_si512();
       for (int g = 0; g < 8; g++) {
-        const __m512i q = pair256(xa[i].qs[c][g], xb[i].qs[c][g]);
+        const __m512i q = frq_pair256(xa[i].qs[c][g], xb[i].qs[c][g]);
         const __m512i lo = _mm512_and_si512(q, m4);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
         for (int t = 0; t < nt; t++) {
           const int8_t *a = y[t]->qs + 64 * c + 4 * g;
-          lo32[t] = _mm512_dpbusd_epi32(lo32[t], lo, bcast4x16(a));
-          hi32[t] = _mm512_dpbusd_epi32(hi32[t], hi, bcast4x16(a + 32));
+          lo32[t] = _mm512_dpbusd_epi32(lo32[t], lo, frq_bcast4x16(a));
+          hi32[t] = _mm512_dpbusd_epi32(hi32[t], hi, frq_bcast4x16(a + 32));
         }
       }
-      const __m512i sl = _mm512_cvtepu8_epi32(pair64(xa[i].scales[2 * c], xb[i].scales[2 * c]));
-      const __m512i sh = _mm512_cvtepu8_epi32(pair64(xa[i].scales[2 * c + 1], xb[i].scales[2 * c + 1]));
+      const __m512i sl = _mm512_cvtepu8_epi32(frq_pair64(xa[i].scales[2 * c], xb[i].scales[2 * c]));
+      const __m512i sh = _mm512_cvtepu8_epi32(frq_pair64(xa[i].scales[2 * c + 1], xb[i].scales[2 * c + 1]));
       for (int t = 0; t < nt; t++)
         isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(lo32[t], sl), _mm512_mullo_epi32(hi32[t], sh)));
     }
-    const __m512 dw = _mm512_cvtph_ps(pair128(xa[i].d, xb[i].d));
-    const __m512 dmw = _mm512_cvtph_ps(pair128(xa[i].dmin, xb[i].dmin));
+    const __m512 dw = _mm512_cvtph_ps(frq_pair128(xa[i].d, xb[i].d));
+    const __m512 dmw = _mm512_cvtph_ps(frq_pair128(xa[i].dmin, xb[i].dmin));
     __m512i mn[4];
-    for (int p = 0; p < 4; p++) mn[p] = _mm512_cvtepu8_epi16(pair128(xa[i].mins[p], xb[i].mins[p]));
+    for (int p = 0; p < 4; p++) mn[p] = _mm512_cvtepu8_epi16(frq_pair128(xa[i].mins[p], xb[i].mins[p]));
     for (int t = 0; t < nt; t++) {
       const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y[t]->bsums),
                                         _mm_loadu_si128((const __m128i *)(y[t]->bsums + 8)));
@@ -268,7 +245,7 @@ static inline __attribute__((always_inline)) void gemm6_pair_nt(int n, const int
       for (int q = 0; q < 8; q++) {
         int32_t bs;
         memcpy(&bs, y[t]->bsums + 2 * q, 4);
-        off = _mm512_dpwssd_epi32(off, _mm512_cvtepi8_epi16(pair128(xa[i].scales[q], xb[i].scales[q])), _mm512_set1_epi32(bs));
+        off = _mm512_dpwssd_epi32(off, _mm512_cvtepi8_epi16(frq_pair128(xa[i].scales[q], xb[i].scales[q])), _mm512_set1_epi32(bs));
       }
       isum[t] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(off, 5));
     }
@@ -279,9 +256,9 @@ static inline __attribute__((always_inline)) void gemm6_pair_nt(int n, const int
         for (int t = 0; t < nt; t++)
           for (int c = 0; c < 4; c++) s32[t][c] = _mm512_setzero_si512();
         for (int gg = 0; gg < 4; gg++) {
-          const __m512i qh = pair256(xa[i].qh[h][g + gg], xb[i].qh[h][g + gg]);
-          const __m512i q0 = pair256(xa[i].ql[h][0][g + gg], xb[i].ql[h][0][g + gg]);
-          const __m512i q1 = pair256(xa[i].ql[h][1][g + gg], xb[i].ql[h][1][g + gg]);
+          const __m512i qh = frq_pair256(xa[i].qh[h][g + gg], xb[i].qh[h][g + gg]);
+          const __m512i q0 = frq_pair256(xa[i].ql[h][0][g + gg], xb[i].ql[h][0][g + gg]);
+          const __m512i q1 = frq_pair256(xa[i].ql[h][1][g + gg], xb[i].ql[h][1][g + gg]);
           __m512i v[4];
           v[0] = _mm512_or_si512(_mm512_and_si512(q0, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4), m30));
           v[1] = _mm512_or_si512(_mm512_and_si512(q1, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 2), m30));
@@ -290,36 +267,24 @@ static inline __attribute__((always_inline)) void gemm6_pair_nt(int n, const int
                                  _mm512_and_si512(_mm512_srli_epi16(qh, 2), m30));
           for (int t = 0; t < nt; t++) {
             const int8_t *a = y[t]->qs + 128 * h + 4 * (g + gg);
-            for (int c = 0; c < 4; c++) s32[t][c] = _mm512_dpbusd_epi32(s32[t][c], v[c], bcast4x16(a + 32 * c));
+            for (int c = 0; c < 4; c++) s32[t][c] = _mm512_dpbusd_epi32(s32[t][c], v[c], frq_bcast4x16(a + 32 * c));
           }
         }
         __m512i sc[4];
         for (int c = 0; c < 4; c++) {
           const int jj = j + 2 * c;
-          sc[c] = q6_scale32x16(_mm512_cvtepi8_epi16(pair128(xa[i].scales[jj / 2], xb[i].scales[jj / 2])), jj % 2);
+          sc[c] = q6_scale32x16(_mm512_cvtepi8_epi16(frq_pair128(xa[i].scales[jj / 2], xb[i].scales[jj / 2])), jj % 2);
         }
         for (int t = 0; t < nt; t++)
           for (int c = 0; c < 4; c++) isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s32[t][c], sc[c]));
       }
     }
-    const __m512 dw = _mm512_cvtph_ps(pair128(xa[i].d, xb[i].d));
+    const __m512 dw = _mm512_cvtph_ps(frq_pair128(xa[i].d, xb[i].d));
     for (int t = 0; t < nt; t++)
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]), _mm512_mul_ps(dw, _mm512_set1_ps(y[t]->d)), acc[t]);
   }
   for (int t = 0; t < nt; t++) _mm512_storeu_ps(s + t * s_stride, acc[t]);
 }
-
-/* a sixteen-row entry point over a pair kernel, as FR_R8_GEMM_ENTRY */
-#define FR_R8_GEMM2_ENTRY(name, block, kernel)                                                                    \
-  void name(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,        \
-            size_t a_stride) {                                                                                    \
-    const block *xa = w, *xb = (const block *)((const uint8_t *)w + group_bytes);                                 \
-    const uint8_t *a = act;                                                                                       \
-    for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) kernel(n, 4, s, s_stride, xa, xb, a, a_stride); \
-    if (nt == 3) kernel(n, 3, s, s_stride, xa, xb, a, a_stride);                                                  \
-    if (nt == 2) kernel(n, 2, s, s_stride, xa, xb, a, a_stride);                                                  \
-    if (nt == 1) kernel(n, 1, s, s_stride, xa, xb, a, a_stride);                                                  \
-  }
 
 FR_R8_GEMM2_ENTRY(fr_gemm2_q4_K_r8_q8_K, fr_block_q4_K_r8, gemm_pair_nt)
 

@@ -48,12 +48,16 @@ static inline __m256i sum8_lanes(__m256i q) {
 /* the activation scale d_a in every lane */
 static inline __m256 bcast_half(const fr_half *p) { return _mm256_cvtph_ps(_mm_set1_epi16((short)*p)); }
 
-/* 8*sum(qs) of one Q8_0 block in every lane */
-static inline __m256i sum8_q8_0(const fr_block_q8_0 *y) {
-  __m256i v = sum8_lanes(_mm256_loadu_si256((const __m256i *)y->qs));
+/* the sum of v's eight int32 lanes, in every lane */
+static inline __m256i sum_lanes_bcast(__m256i v) {
   v = _mm256_add_epi32(v, _mm256_permute2x128_si256(v, v, 0x01));
   v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0x4e));
   return _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0xb1));
+}
+
+/* 8*sum(qs) of one Q8_0 block in every lane */
+static inline __m256i sum8_q8_0(const fr_block_q8_0 *y) {
+  return sum_lanes_bcast(sum8_lanes(_mm256_loadu_si256((const __m256i *)y->qs)));
 }
 
 /* the same for four tokens' blocks: a 4x8 transpose-add shares the
@@ -158,20 +162,15 @@ static inline __attribute__((always_inline)) void q4_0_pair_nt(int n, const int 
     __m512i bsum[4];
     for (int t = 0; t < nt; t++) bsum[t] = _mm512_setzero_si512();
     for (int g = 0; g < 4; g++) {
-      const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xa[i].qs[g])),
-                                           _mm256_loadu_si256((const __m256i *)xb[i].qs[g]), 1);
+      const __m512i q = frq_pair256(xa[i].qs[g], xb[i].qs[g]);
       const __m512i lo = _mm512_and_si512(q, m4);
       const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
       for (int t = 0; t < nt; t++) {
-        int32_t a0, a1;
-        memcpy(&a0, y[t]->qs + 4 * g, 4);
-        memcpy(&a1, y[t]->qs + 16 + 4 * g, 4);
-        bsum[t] = _mm512_dpbusd_epi32(bsum[t], lo, _mm512_set1_epi32(a0));
-        bsum[t] = _mm512_dpbusd_epi32(bsum[t], hi, _mm512_set1_epi32(a1));
+        bsum[t] = _mm512_dpbusd_epi32(bsum[t], lo, frq_bcast4x16(y[t]->qs + 4 * g));
+        bsum[t] = _mm512_dpbusd_epi32(bsum[t], hi, frq_bcast4x16(y[t]->qs + 16 + 4 * g));
       }
     }
-    const __m512 dw = _mm512_cvtph_ps(_mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)xa[i].d)), _mm_loadu_si128((const __m128i *)xb[i].d), 1));
+    const __m512 dw = _mm512_cvtph_ps(frq_pair128(xa[i].d, xb[i].d));
     __m256i a8[4];
     if (nt == 4) {
       sum8x4_q8_0(a8, y);
@@ -187,15 +186,7 @@ static inline __attribute__((always_inline)) void q4_0_pair_nt(int n, const int 
   for (int t = 0; t < nt; t++) _mm512_storeu_ps(s + t * s_stride, acc[t]);
 }
 
-void fr_gemm2_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,
-                           size_t a_stride) {
-  const fr_block_q4_0_r8 *xa = w, *xb = (const fr_block_q4_0_r8 *)((const uint8_t *)w + group_bytes);
-  const uint8_t *a = act;
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) q4_0_pair_nt(n, 4, s, s_stride, xa, xb, a, a_stride);
-  if (nt == 3) q4_0_pair_nt(n, 3, s, s_stride, xa, xb, a, a_stride);
-  if (nt == 2) q4_0_pair_nt(n, 2, s, s_stride, xa, xb, a, a_stride);
-  if (nt == 1) q4_0_pair_nt(n, 1, s, s_stride, xa, xb, a, a_stride);
-}
+FR_R8_GEMM2_ENTRY(fr_gemm2_q4_0_r8_q8_0, fr_block_q4_0_r8, q4_0_pair_nt)
 #endif
 
 FR_R8_GEMM_ENTRY(fr_gemm_q8_0_r8_q8_0, q8_0_nt)
@@ -203,11 +194,8 @@ FR_R8_GEMM_ENTRY(fr_gemm_q8_0_r8_q8_0, q8_0_nt)
 #if FR_QUANTS_AVX512
 /* 128*sum(qs) of one Q8_0 block in every lane */
 static inline __m256i sum128_q8_0(const fr_block_q8_0 *y) {
-  __m256i v = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80),
-                                  _mm256_loadu_si256((const __m256i *)y->qs));
-  v = _mm256_add_epi32(v, _mm256_permute2x128_si256(v, v, 0x01));
-  v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0x4e));
-  return _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0xb1));
+  return sum_lanes_bcast(_mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80),
+                                             _mm256_loadu_si256((const __m256i *)y->qs)));
 }
 
 /* Q8_0, sixteen rows per pass as q4_0_pair_nt. Instead of the sign trick,
@@ -230,17 +218,11 @@ static inline __attribute__((always_inline)) void q8_0_pair_nt(int n, const int 
     __m512i isum[4];
     for (int t = 0; t < nt; t++) isum[t] = _mm512_setzero_si512();
     for (int g = 0; g < 8; g++) {
-      const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xa[i].qs[g])),
-                                           _mm256_loadu_si256((const __m256i *)xb[i].qs[g]), 1);
+      const __m512i q = frq_pair256(xa[i].qs[g], xb[i].qs[g]);
       const __m512i u = _mm512_xor_si512(q, top);
-      for (int t = 0; t < nt; t++) {
-        int32_t a0;
-        memcpy(&a0, y[t]->qs + 4 * g, 4);
-        isum[t] = _mm512_dpbusd_epi32(isum[t], u, _mm512_set1_epi32(a0));
-      }
+      for (int t = 0; t < nt; t++) isum[t] = _mm512_dpbusd_epi32(isum[t], u, frq_bcast4x16(y[t]->qs + 4 * g));
     }
-    const __m512 dw = _mm512_cvtph_ps(_mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)xa[i].d)), _mm_loadu_si128((const __m128i *)xb[i].d), 1));
+    const __m512 dw = _mm512_cvtph_ps(frq_pair128(xa[i].d, xb[i].d));
     for (int t = 0; t < nt; t++) {
       const __m512i off = _mm512_broadcastd_epi32(_mm256_castsi256_si128(sum128_q8_0(y[t])));
       const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16((short)y[t]->d));
@@ -250,15 +232,7 @@ static inline __attribute__((always_inline)) void q8_0_pair_nt(int n, const int 
   for (int t = 0; t < nt; t++) _mm512_storeu_ps(s + t * s_stride, acc[t]);
 }
 
-void fr_gemm2_q8_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,
-                           size_t a_stride) {
-  const fr_block_q8_0_r8 *xa = w, *xb = (const fr_block_q8_0_r8 *)((const uint8_t *)w + group_bytes);
-  const uint8_t *a = act;
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) q8_0_pair_nt(n, 4, s, s_stride, xa, xb, a, a_stride);
-  if (nt == 3) q8_0_pair_nt(n, 3, s, s_stride, xa, xb, a, a_stride);
-  if (nt == 2) q8_0_pair_nt(n, 2, s, s_stride, xa, xb, a, a_stride);
-  if (nt == 1) q8_0_pair_nt(n, 1, s, s_stride, xa, xb, a, a_stride);
-}
+FR_R8_GEMM2_ENTRY(fr_gemm2_q8_0_r8_q8_0, fr_block_q8_0_r8, q8_0_pair_nt)
 #endif
 
 #endif /* FR_QUANTS_AVX2 */
