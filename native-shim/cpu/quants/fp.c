@@ -64,20 +64,27 @@ FR_GEMM_DOT_AVX2(fr_gemm_dot_bf16, uint16_t, fr_ld8_bf16)
 #endif
 
 /*
- * Register tiles of the same dot (fr_dot_tile_fn): four rows x up to three
- * tokens at a time, twelve accumulators, each summed exactly as the one-dot
- * form above sums it (tinyBLAS's AVX2 tile is 4 x 3 too: sixteen ymm
- * registers hold twelve sums, four rows and one token). One accumulator
- * alone waits on its FMA's latency; twelve keep the units busy.
+ * Register tiles of the same dot (fr_dot_tile_fn): four rows x up to
+ * FR_FP_TILE_TOKENS tokens at a time, each accumulator summed exactly as the
+ * one-dot form above sums it. Three tokens where there are sixteen vector
+ * registers (tinyBLAS's AVX2 tile is 4 x 3 too: twelve sums, four rows, one
+ * token); six in AVX-512 builds, whose 32 registers hold 24 sums, so each
+ * converted weight vector serves twice the tokens. One accumulator alone
+ * waits on its FMA's latency; twelve or more keep the units busy.
  */
+#if FR_QUANTS_AVX512
+#define FR_FP_TILE_TOKENS 6
+#else
+#define FR_FP_TILE_TOKENS 3
+#endif
 #define FR_GEMM_TILE_AVX2(name, T, load)                                                                      \
   static inline __attribute__((always_inline)) void name##_nt(int n, const int nt, float *s, size_t s_stride,   \
                                                               const void *w, size_t w_stride, const void *a,    \
                                                               size_t a_stride) {                                \
-    const T *x[4], *y[3];                                                                                     \
+    const T *x[4], *y[6];                                                                                     \
     for (int r = 0; r < 4; r++) x[r] = (const T *)((const uint8_t *)w + r * w_stride);                        \
     for (int t = 0; t < nt; t++) y[t] = (const T *)((const uint8_t *)a + t * a_stride);                       \
-    __m256 c[3][4];                                                                                           \
+    __m256 c[6][4];                                                                                           \
     for (int t = 0; t < nt; t++)                                                                              \
       for (int r = 0; r < 4; r++) c[t][r] = _mm256_setzero_ps();                                              \
     for (int i = 0; i + 8 <= n; i += 8) {                                                                     \
@@ -93,10 +100,16 @@ FR_GEMM_DOT_AVX2(fr_gemm_dot_bf16, uint16_t, fr_ld8_bf16)
   }                                                                                                           \
   void name(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,           \
             size_t a_stride) {                                                                                \
-    for (; nt > 0; nt -= 3, s += 3 * s_stride, a = (const uint8_t *)a + 3 * a_stride) {                       \
-      if (nt >= 3) name##_nt(n, 3, s, s_stride, w, w_stride, a, a_stride);                                    \
-      else if (nt == 2) name##_nt(n, 2, s, s_stride, w, w_stride, a, a_stride);                               \
-      else name##_nt(n, 1, s, s_stride, w, w_stride, a, a_stride);                                            \
+    for (int k; nt > 0; nt -= k, s += k * s_stride, a = (const uint8_t *)a + k * a_stride) {                  \
+      k = nt < FR_FP_TILE_TOKENS ? nt : FR_FP_TILE_TOKENS;                                                    \
+      switch (k) {                                                                                            \
+      case 6: name##_nt(n, 6, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      case 5: name##_nt(n, 5, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      case 4: name##_nt(n, 4, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      case 3: name##_nt(n, 3, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      case 2: name##_nt(n, 2, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      default: name##_nt(n, 1, s, s_stride, w, w_stride, a, a_stride); break;                                 \
+      }                                                                                                       \
     }                                                                                                         \
   }
 FR_GEMM_TILE_AVX2(fr_gemm_dot_tile_f32, float, fr_ld8_f32)
