@@ -198,7 +198,7 @@ static void init_member(member *m, const fr_kernel_desc *k, const void *params, 
     m->tile_rows = FR_R8_ROWS * FR_MM_R8_GROUPS;
   } else {
     m->dot = fr_gemm_dot_applies(m->tt, p->n_rows, p->n_cols, p->n_tokens) ? m->tt->gemm_dot : m->tt->vec_dot;
-    /* each bit-identical to four calls of the dot it stands for */
+    /* each bit-identical to calling the dot in use once per row and token */
     m->dot4 = m->dot == m->tt->vec_dot ? m->tt->vec_dot4 : NULL;
     m->dot_tile = m->dot == m->tt->gemm_dot ? m->tt->gemm_dot_tile : NULL;
   }

@@ -168,7 +168,25 @@ export class Engine {
   eval(tokens: readonly number[], pos0: number, outputs: readonly number[] = [tokens.length - 1]): Float32Array[] {
     if (tokens.length === 0) return [];
     this.checkTokens(tokens, pos0);
-    return this.evalSteps(tokens, pos0, outputs);
+    const { batch, maxOutputs } = this.options;
+    const wanted = new Set(outputs);
+    const result: Float32Array[] = [];
+    let i = 0;
+    while (i < tokens.length) {
+      // Never ask a step for more logits rows than the buffer holds.
+      let n = Math.min(batch, tokens.length - i);
+      let outs = [...wanted].filter((o) => o >= i && o < i + n).sort((a, b) => a - b);
+      if (outs.length > maxOutputs) {
+        n = outs[maxOutputs]! - i;
+        outs = outs.slice(0, maxOutputs);
+      }
+      this.evalStep(tokens.slice(i, i + n), pos0 + i, outs.map((o) => o - i));
+      for (let k = 0; k < outs.length; k++) {
+        result.push(this.logitsView.slice(k * this.hp.nVocab, (k + 1) * this.hp.nVocab));
+      }
+      i += n;
+    }
+    return result;
   }
 
   /** Validated here, before any pointer reaches native code. */
@@ -182,42 +200,16 @@ export class Engine {
     }
   }
 
-  /** One token through the decode plan, its logits left in logitsView row 0. */
-  private eval1(token: number, pos: number): void {
-    this.checkTokens([token], pos);
-    this.idsView[0] = token;
-    this.outIdsView[0] = 0;
-    const nativeMs = this.runStep(this.plans.decode, [1, pos, 1, 0]);
-    this.decodeStats.steps++;
-    this.decodeStats.nativeMs += nativeMs;
-  }
-
-  private evalSteps(tokens: readonly number[], pos0: number, outputs: readonly number[]): Float32Array[] {
-    const { batch, maxOutputs } = this.options;
-    const wanted = new Set(outputs);
-    const result: Float32Array[] = [];
-    let i = 0;
-    while (i < tokens.length) {
-      // Never ask a step for more logits rows than the buffer holds.
-      let n = Math.min(batch, tokens.length - i);
-      let outs = [...wanted].filter((o) => o >= i && o < i + n).sort((a, b) => a - b);
-      if (outs.length > maxOutputs) {
-        n = outs[maxOutputs]! - i;
-        outs = outs.slice(0, maxOutputs);
-      }
-      this.idsView.set(tokens.slice(i, i + n));
-      outs.forEach((o, k) => { this.outIdsView[k] = o - i; });
-      const nativeMs = this.runStep(n === 1 ? this.plans.decode : this.plans.batch, [n, pos0 + i, outs.length, 0]);
-      if (n === 1) {
-        this.decodeStats.steps++;
-        this.decodeStats.nativeMs += nativeMs;
-      }
-      for (let k = 0; k < outs.length; k++) {
-        result.push(this.logitsView.slice(k * this.hp.nVocab, (k + 1) * this.hp.nVocab));
-      }
-      i += n;
+  /** One step over `ids` at pos; the logits of rows `outRows` land in logitsView, in order. */
+  private evalStep(ids: readonly number[], pos: number, outRows: readonly number[]): void {
+    const n = ids.length;
+    this.idsView.set(ids);
+    outRows.forEach((o, k) => { this.outIdsView[k] = o; });
+    const nativeMs = this.runStep(n === 1 ? this.plans.decode : this.plans.batch, [n, pos, outRows.length, 0]);
+    if (n === 1) {
+      this.decodeStats.steps++;
+      this.decodeStats.nativeMs += nativeMs;
     }
-    return result;
   }
 
   /**
@@ -227,7 +219,8 @@ export class Engine {
    * and collecting it cost more than the sampler itself.
    */
   evalNext(token: number, pos: number): Float32Array {
-    this.eval1(token, pos);
+    this.checkTokens([token], pos);
+    this.evalStep([token], pos, [0]);
     return this.logitsView.subarray(0, this.hp.nVocab);
   }
 

@@ -11,9 +11,9 @@
 #define FR_TRAIT_DOT4(id, nm, blck, size, dot_type, to, from, dot, dot4) \
   [id] = {.name = nm, .blck_size = blck, .type_size = (int32_t)(size), .vec_dot_type = dot_type, \
           .to_float = to, .from_float = from, .vec_dot = dot, .vec_dot4 = dot4}
-#define FR_TRAIT_GEMM(id, nm, blck, size, dot_type, to, from, dot, gemm, gemm_k, gemm4) \
+#define FR_TRAIT_GEMM(id, nm, blck, size, dot_type, to, from, dot, gemm, gemm_k, gemm_tile) \
   [id] = {.name = nm, .blck_size = blck, .type_size = (int32_t)(size), .vec_dot_type = dot_type, \
-          .to_float = to, .from_float = from, .vec_dot = dot, .gemm_dot = gemm, .gemm_dot_k = gemm_k, .gemm_dot_tile = gemm4}
+          .to_float = to, .from_float = from, .vec_dot = dot, .gemm_dot = gemm, .gemm_dot_k = gemm_k, .gemm_dot_tile = gemm_tile}
 
 static const fr_type_traits fr_traits[FR_TYPE_BF16 + 1] = {
   FR_TRAIT_GEMM(FR_TYPE_F32, "f32", 1, sizeof(float), FR_TYPE_F32,

@@ -141,6 +141,14 @@ static inline __attribute__((always_inline)) void q8_0_nt(int n, const int nt, f
 FR_R8_GEMM_ENTRY(fr_gemm_q4_0_r8_q8_0, q4_0_nt)
 
 #if FR_QUANTS_AVX512
+/* a block's float step for sixteen rows, as the eight-row kernels take it
+ * per lane: acc += (float)(isum - off) * (d_w * d_a); off is the block's
+ * activation correction (in lane 0 of off8) */
+static inline __m512 fold16(__m512 acc, __m512i isum, __m256i off8, __m512 dw, const fr_block_q8_0 *y) {
+  const __m512i v = _mm512_sub_epi32(isum, _mm512_broadcastd_epi32(_mm256_castsi256_si128(off8)));
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(dw, _mm512_cvtph_ps(_mm256_set1_epi16((short)y->d))), acc);
+}
+
 /* Q4_0, two consecutive r8 groups (sixteen rows) per pass in prefill:
  * group A's eight rows in the low 256 bits of a zmm, group B's in the high,
  * so one broadcast and one vpdpbusd serve both groups (half the
@@ -177,11 +185,7 @@ static inline __attribute__((always_inline)) void q4_0_pair_nt(int n, const int 
     } else {
       for (int t = 0; t < nt; t++) a8[t] = sum8_q8_0(y[t]);
     }
-    for (int t = 0; t < nt; t++) {
-      const __m512i isum = _mm512_sub_epi32(bsum[t], _mm512_broadcastd_epi32(_mm256_castsi256_si128(a8[t])));
-      const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16((short)y[t]->d));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw, dy), acc[t]);
-    }
+    for (int t = 0; t < nt; t++) acc[t] = fold16(acc[t], bsum[t], a8[t], dw, y[t]);
   }
   for (int t = 0; t < nt; t++) _mm512_storeu_ps(s + t * s_stride, acc[t]);
 }
@@ -223,11 +227,7 @@ static inline __attribute__((always_inline)) void q8_0_pair_nt(int n, const int 
       for (int t = 0; t < nt; t++) isum[t] = _mm512_dpbusd_epi32(isum[t], u, frq_bcast4x16(y[t]->qs + 4 * g));
     }
     const __m512 dw = _mm512_cvtph_ps(frq_pair128(xa[i].d, xb[i].d));
-    for (int t = 0; t < nt; t++) {
-      const __m512i off = _mm512_broadcastd_epi32(_mm256_castsi256_si128(sum128_q8_0(y[t])));
-      const __m512 dy = _mm512_cvtph_ps(_mm256_set1_epi16((short)y[t]->d));
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(isum[t], off)), _mm512_mul_ps(dw, dy), acc[t]);
-    }
+    for (int t = 0; t < nt; t++) acc[t] = fold16(acc[t], isum[t], sum128_q8_0(y[t]), dw, y[t]);
   }
   for (int t = 0; t < nt; t++) _mm512_storeu_ps(s + t * s_stride, acc[t]);
 }
