@@ -16,9 +16,65 @@
 
 static inline uint64_t pad64(uint64_t n) { return (n + 63) & ~(uint64_t)63; }
 
+/* F16/F32 caches go through the cache rows in runs of this many: all the
+ * run's scores first (independent dot products), then its softmax factors,
+ * then V with the accumulator held in registers (fr_mad_rows_f16). Row
+ * by row, each step waited on the one before (decode: ~90 cycles a row and
+ * head on Zen 5). Same operations in the same order per element, so the
+ * same bits. */
+#define FR_ATTN_RUN 64u
+
+static inline void prefetch_rows(const uint8_t *p, uint64_t bytes) {
+  for (uint64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
+}
+
 uint64_t fr_attn_online_scratch(uint32_t d) {
-  /* Q in vec_dot_type (<= 4 B/elem), f32 row rounded to f16, f16 and f32 accumulators, V as f32 */
-  return pad64((uint64_t)d * 4) + pad64((uint64_t)d * 2) * 2 + pad64((uint64_t)d * 4) * 2;
+  /* Q in vec_dot_type (<= 4 B/elem), f32 row rounded to f16, f16 and f32 accumulators, V as f32,
+   * a run's scores and factors */
+  return pad64((uint64_t)d * 4) + pad64((uint64_t)d * 2) * 2 + pad64((uint64_t)d * 4) * 2 + 3 * FR_ATTN_RUN * 4;
+}
+
+/* F16 and F32 caches (the latter rounded to f16 as read, as llama.cpp
+ * casts it): scores, running max M and sum S, and acc16 over rows [0, n_kv) */
+static float online_f16(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const uint8_t *qq, uint16_t *row16,
+                        uint16_t *acc16, float *run) {
+  const fr_attn_params *p = c->p;
+  const uint32_t d = p->head_dim;
+  const int f32_cache = c->kv_type == FR_TYPE_F32;
+  float *score = run, *ms = run + FR_ATTN_RUN, *vs = run + 2 * FR_ATTN_RUN;
+  float S = 0.0f, M = -INFINITY;
+  for (uint64_t r0 = 0; r0 < n_kv; r0 += FR_ATTN_RUN) {
+    const uint32_t n = n_kv - r0 < FR_ATTN_RUN ? (uint32_t)(n_kv - r0) : FR_ATTN_RUN;
+    const uint8_t *k = c->k + r0 * c->row_bytes + g * c->head_bytes;
+    const uint8_t *v = c->v + r0 * c->row_bytes + g * c->head_bytes;
+    /* decode: the step's weights have pushed the cache rows out to memory,
+     * and the dot products alone keep few loads in flight; ask for this
+     * run's V rows and the next run's K rows up front */
+    for (uint32_t j = 0; j < n; j++) prefetch_rows(v + j * c->row_bytes, c->head_bytes);
+    for (uint64_t j = r0 + n; j < n_kv && j < r0 + n + FR_ATTN_RUN; j++)
+      prefetch_rows(c->k + j * c->row_bytes + g * c->head_bytes, c->head_bytes);
+    for (uint32_t j = 0; j < n; j++) {
+      const uint8_t *krow = k + j * c->row_bytes;
+      if (f32_cache) {
+        fr_round_f16((const float *)krow, row16, d);
+        krow = (const uint8_t *)row16;
+      }
+      score[j] = fr_dot_f16(d, (const uint16_t *)krow, (const uint16_t *)qq) * p->scale;
+    }
+    for (uint32_t j = 0; j < n; j++) {
+      const float m_old = M;
+      ms[j] = vs[j] = 1.0f;
+      if (score[j] > M) {
+        M = score[j];
+        ms[j] = expf(m_old - M);
+      } else {
+        vs[j] = expf(score[j] - M);
+      }
+      S = S * ms[j] + vs[j];
+    }
+    fr_mad_rows_f16(acc16, d, v, c->row_bytes, n, ms, vs, f32_cache);
+  }
+  return S;
 }
 
 void fr_attn_online_row(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, uint32_t h) {
@@ -26,7 +82,6 @@ void fr_attn_online_row(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, uint
   const uint32_t d = p->head_dim;
   const uint32_t g = h / (p->n_head / p->n_head_kv);
   const int quantized = c->kv_type == FR_TYPE_Q8_0;
-  const int f32_cache = c->kv_type == FR_TYPE_F32;
 
   uint8_t *qq = scratch;                                          /* Q in vec_dot_type */
   uint16_t *row16 = (uint16_t *)(qq + pad64((uint64_t)d * 4));     /* an f32 K or V row rounded to f16 */
@@ -41,22 +96,17 @@ void fr_attn_online_row(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, uint
   else
     memset(acc16, 0, (size_t)d * sizeof(uint16_t));
 
-  float S = 0.0f, M = -INFINITY;
   const uint64_t n_kv = (uint64_t)p->pos0 + t + 1;
-  for (uint64_t ic = 0; ic < n_kv; ic++) {
+  float S = 0.0f;
+  if (!quantized) S = online_f16(c, g, n_kv, qq, row16, acc16, (float *)((uint8_t *)v32 + pad64((uint64_t)d * 4)));
+  /* a quantized cache: V accumulated in f32, one row at a time */
+  float M = -INFINITY;
+  for (uint64_t ic = 0; quantized && ic < n_kv; ic++) {
     const uint8_t *krow = c->k + ic * c->row_bytes + g * c->head_bytes;
     const uint8_t *vrow = c->v + ic * c->row_bytes + g * c->head_bytes;
-    if (f32_cache) {
-      fr_round_f16((const float *)krow, row16, d);
-      krow = (const uint8_t *)row16;
-    }
     float s;
-    if (quantized)
-      c->kq_dot((int)d, &s, krow, qq);
-    else
-      s = fr_dot_f16(d, (const uint16_t *)krow, (const uint16_t *)qq);
+    c->kq_dot((int)d, &s, krow, qq);
     s = s * p->scale;
-
     const float m_old = M;
     float ms = 1.0f, vs = 1.0f;
     if (s > M) {
@@ -65,19 +115,10 @@ void fr_attn_online_row(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, uint
     } else {
       vs = expf(s - M);
     }
-    if (quantized) {
-      if (ms != 1.0f)
-        for (uint32_t i = 0; i < d; i++) acc32[i] *= ms;
-      c->v_to_float(vrow, v32, d);
-      for (uint32_t i = 0; i < d; i++) acc32[i] = fmaf(v32[i], vs, acc32[i]);
-    } else {
-      if (ms != 1.0f) fr_scale_f16(acc16, d, ms);
-      if (f32_cache) {
-        fr_round_f16((const float *)vrow, row16, d);
-        vrow = (const uint8_t *)row16;
-      }
-      fr_mad_f16(acc16, (const uint16_t *)vrow, d, vs);
-    }
+    if (ms != 1.0f)
+      for (uint32_t i = 0; i < d; i++) acc32[i] *= ms;
+    c->v_to_float(vrow, v32, d);
+    for (uint32_t i = 0; i < d; i++) acc32[i] = fmaf(v32[i], vs, acc32[i]);
     S = S * ms + vs;
   }
 

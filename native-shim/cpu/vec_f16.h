@@ -2,7 +2,7 @@
  * vec_f16.h — the f16 vector steps of ggml's flash attention, with ggml's
  * rounding: every result is rounded to f16 (nearest even) after an f32
  * fma/multiply, and the dot product uses the accumulator layout and fold
- * order of ggml_vec_dot_f16 in its AVX2 build. The AVX2 code and the
+ * order of ggml_vec_dot_f16 in its AVX2 build. The AVX2 and AVX-512 code and the
  * portable code compute the same bits; the former is just 8 lanes wide.
  */
 #ifndef FERRUM_CPU_VEC_F16_H
@@ -20,6 +20,17 @@ static inline __m256 fr_load8h(const uint16_t *p) { return _mm256_cvtph_ps(_mm_l
 static inline void fr_store8h(uint16_t *p, __m256 v) {
   _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
 }
+static inline __m256 fr_round8h(__m256 x) { return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); }
+#endif
+
+/* AVX-512 builds do the same per-lane steps sixteen lanes at a time */
+#if FR_VEC_F16_AVX2 && defined(__AVX512F__) && defined(__AVX512DQ__)
+#define FR_VEC_F16_AVX512 1
+static inline __m512 fr_load16h(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+static inline void fr_store16h(uint16_t *p, __m512 v) {
+  _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+}
+static inline __m512 fr_round16h(__m512 x) { return _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); }
 #endif
 
 /* blocks of 32 into 4 accumulators of 8 lanes, folded (0+2)+(1+3), the 8
@@ -28,7 +39,20 @@ static inline void fr_store8h(uint16_t *p, __m256 v) {
 static inline float fr_dot_f16(uint32_t n, const uint16_t *x, const uint16_t *y) {
   const uint32_t np = n & ~31u;
   float r;
-#if FR_VEC_F16_AVX2
+#if FR_VEC_F16_AVX512
+  /* ggml's four 8-lane accumulators as two zmm (a0|a1, a2|a3): the same
+   * lanes see the same fmas, and (a0+a2) + (a1+a3) is the same fold */
+  __m512 a01 = _mm512_setzero_ps(), a23 = a01;
+  for (uint32_t i = 0; i < np; i += 32) {
+    a01 = _mm512_fmadd_ps(fr_load16h(x + i), fr_load16h(y + i), a01);
+    a23 = _mm512_fmadd_ps(fr_load16h(x + i + 16), fr_load16h(y + i + 16), a23);
+  }
+  const __m512 t = _mm512_add_ps(a01, a23);
+  const __m256 lanes = _mm256_add_ps(_mm512_castps512_ps256(t), _mm512_extractf32x8_ps(t, 1));
+  const __m128 h = _mm_add_ps(_mm256_castps256_ps128(lanes), _mm256_extractf128_ps(lanes, 1));
+  const __m128 p = _mm_hadd_ps(h, h);
+  r = _mm_cvtss_f32(_mm_hadd_ps(p, p));
+#elif FR_VEC_F16_AVX2
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
   for (uint32_t i = 0; i < np; i += 32) {
     a0 = _mm256_fmadd_ps(fr_load8h(x + i), fr_load8h(y + i), a0);
@@ -76,6 +100,85 @@ static inline void fr_mad_f16(uint16_t *y, const uint16_t *x, uint32_t n, float 
   for (; i + 8 <= n; i += 8) fr_store8h(y + i, _mm256_fmadd_ps(fr_load8h(x + i), vs, fr_load8h(y + i)));
 #endif
   for (; i < n; i++) y[i] = fr_f2h(fmaf(fr_h2f(x[i]), s, fr_h2f(y[i])));
+}
+
+/*
+ * The V side of n consecutive cache rows (row j at v + j * stride, f16, or
+ * f32 rounded to f16 as read): for each j in turn, acc = f16(acc * ms[j])
+ * where ms[j] != 1, then acc = f16(fma(v_j, vs[j], acc)); the same steps
+ * as fr_scale_f16 and fr_mad_f16 row by row, so the same bits, but each
+ * run of acc stays in registers across all n rows instead of making a
+ * store and a reload per row.
+ */
+#if FR_VEC_F16_AVX512
+/* 16 * G elements of acc (G <= 4) */
+static inline __attribute__((always_inline)) void fr_mad_rows_run16(uint16_t *acc, const int G, const uint8_t *v,
+                                                                    uint64_t stride, uint32_t n, const float *ms,
+                                                                    const float *vs, int f32) {
+  __m512 a[4];
+  for (int g = 0; g < G; g++) a[g] = fr_load16h(acc + 16 * g);
+  for (uint32_t j = 0; j < n; j++) {
+    const uint8_t *row = v + j * stride;
+    if (ms[j] != 1.0f) {
+      const __m512 m = _mm512_set1_ps(ms[j]);
+      for (int g = 0; g < G; g++) a[g] = fr_round16h(_mm512_mul_ps(a[g], m));
+    }
+    const __m512 s = _mm512_set1_ps(vs[j]);
+    for (int g = 0; g < G; g++) {
+      const __m512 x = f32 ? fr_round16h(_mm512_loadu_ps((const float *)row + 16 * g)) : fr_load16h((const uint16_t *)row + 16 * g);
+      a[g] = fr_round16h(_mm512_fmadd_ps(x, s, a[g]));
+    }
+  }
+  for (int g = 0; g < G; g++) fr_store16h(acc + 16 * g, a[g]);
+}
+#endif
+
+#if FR_VEC_F16_AVX2
+/* 8 * G elements of acc (G <= 8) */
+static inline __attribute__((always_inline)) void fr_mad_rows_run(uint16_t *acc, const int G, const uint8_t *v,
+                                                                  uint64_t stride, uint32_t n, const float *ms,
+                                                                  const float *vs, int f32) {
+  __m256 a[8];
+  for (int g = 0; g < G; g++) a[g] = fr_load8h(acc + 8 * g);
+  for (uint32_t j = 0; j < n; j++) {
+    const uint8_t *row = v + j * stride;
+    if (ms[j] != 1.0f) {
+      const __m256 m = _mm256_set1_ps(ms[j]);
+      for (int g = 0; g < G; g++) a[g] = fr_round8h(_mm256_mul_ps(a[g], m));
+    }
+    const __m256 s = _mm256_set1_ps(vs[j]);
+    for (int g = 0; g < G; g++) {
+      const __m256 x = f32 ? fr_round8h(_mm256_loadu_ps((const float *)row + 8 * g)) : fr_load8h((const uint16_t *)row + 8 * g);
+      a[g] = fr_round8h(_mm256_fmadd_ps(x, s, a[g]));
+    }
+  }
+  for (int g = 0; g < G; g++) fr_store8h(acc + 8 * g, a[g]);
+}
+#endif
+
+static inline void fr_mad_rows_f16(uint16_t *acc, uint32_t d, const uint8_t *v, uint64_t stride, uint32_t n,
+                                   const float *ms, const float *vs, int f32) {
+  uint32_t i = 0;
+#if FR_VEC_F16_AVX512
+  const uint64_t elem = f32 ? 4 : 2;
+  for (; i + 64 <= d; i += 64) fr_mad_rows_run16(acc + i, 4, v + i * elem, stride, n, ms, vs, f32);
+  for (; i + 16 <= d; i += 16) fr_mad_rows_run16(acc + i, 1, v + i * elem, stride, n, ms, vs, f32);
+#elif FR_VEC_F16_AVX2
+  const uint64_t elem = f32 ? 4 : 2;
+  for (; i + 64 <= d; i += 64) fr_mad_rows_run(acc + i, 8, v + i * elem, stride, n, ms, vs, f32);
+  for (; i + 32 <= d; i += 32) fr_mad_rows_run(acc + i, 4, v + i * elem, stride, n, ms, vs, f32);
+#endif
+#if FR_VEC_F16_AVX2
+  for (; i + 8 <= d; i += 8) fr_mad_rows_run(acc + i, 1, v + i * (f32 ? 4u : 2u), stride, n, ms, vs, f32);
+#endif
+  for (uint32_t j = 0; j < n && i < d; j++) {
+    const uint8_t *row = v + j * stride;
+    for (uint32_t e = i; e < d; e++) {
+      if (ms[j] != 1.0f) acc[e] = fr_f2h(fr_h2f(acc[e]) * ms[j]);
+      const float x = f32 ? fr_h2f(fr_f2h(((const float *)row)[e])) : fr_h2f(((const uint16_t *)row)[e]);
+      acc[e] = fr_f2h(fmaf(x, vs[j], fr_h2f(acc[e])));
+    }
+  }
 }
 
 /* y = f16(x) */
