@@ -1,9 +1,15 @@
 import type { BenchTest } from './tests.js';
 import type { TokenSource } from './token-source.js';
 
-/** What the measurement loop needs of an engine: evaluate tokens at positions pos0.. of the context. */
+/**
+ * What the measurement loop needs of an engine: a batch of tokens at
+ * positions pos0.. of the context, and one decoded token at pos whose logits
+ * stay in the engine (as llama_decode leaves them in its context for
+ * llama-bench; copying 600 KB of Qwen3 logits out per token is not decode).
+ */
 export interface Evaluator {
   eval(tokens: readonly number[], pos0: number): unknown;
+  evalNext(token: number, pos: number): unknown;
 }
 
 export type Phase = { readonly kind: 'warmup' } | { readonly kind: 'rep'; readonly rep: number; readonly reps: number };
@@ -28,7 +34,7 @@ function prompt(engine: Evaluator, ids: readonly number[]): void {
 function generate(engine: Evaluator, n: number, pos0: number, tokens: TokenSource): void {
   let token = pos0 === 0 ? tokens.first() : tokens.random();
   for (let i = 0; i < n; i++) {
-    engine.eval([token], pos0 + i);
+    engine.evalNext(token, pos0 + i);
     token = tokens.random();
   }
 }
