@@ -4,7 +4,9 @@
 // one at a time), runs alternating llama.cpp / ferrum / llama.cpp / ferrum so
 // that drift in a shared machine's load hits both. Prints both speeds, the
 // ratios, and decode as a share of the memory-bandwidth bound (weight bytes
-// read per token x tokens/s / bandwidth measured by a probe in this script).
+// read per token x tokens/s / bandwidth measured by a probe in this script:
+// the sustained rate of two seconds of streaming right before each run, and,
+// beside it, the best single pass, a peak that no run of seconds holds).
 //
 //   node scripts/bench-vs-llamacpp.mjs [MODEL.gguf ...] [-t N[,N...]] [-p 512] [-n 128] [-r 5] [--rounds 2] [--json]
 //
@@ -81,13 +83,20 @@ function probeBinary() {
   return bin;
 }
 
-/** Read bandwidth in bytes/s with `threads` readers over 1 GiB (or an eighth of RAM if smaller), best of 7 passes. */
+/** Seconds each probe streams: about as long as one decode run's timed part, so its rate is one a run could hold. */
+const PROBE_SECONDS = 2;
+
+/**
+ * Read bandwidth in bytes/s with `threads` readers over 1 GiB (or an eighth
+ * of RAM if smaller), passes for PROBE_SECONDS (at least 7): `sustained` is
+ * all bytes over all that time, `best` the fastest single pass.
+ */
 function memoryBandwidth(threads) {
   const mib = Math.min(1024, Math.floor(totalmem() / 8 / 2 ** 20));
-  const r = spawnSync(probeBinary(), [String(mib), String(threads), '7'], { encoding: 'utf8' });
+  const r = spawnSync(probeBinary(), [String(mib), String(threads), '7', String(PROBE_SECONDS)], { encoding: 'utf8' });
   if (r.status !== 0) throw new BenchError(`the bandwidth probe failed (exit ${r.status ?? r.signal})`);
   const j = JSON.parse(r.stdout);
-  return { best: j.best_gbs * 1e9, median: j.median_gbs * 1e9 };
+  return { best: j.best_gbs * 1e9, median: j.median_gbs * 1e9, sustained: j.sustained_gbs * 1e9 };
 }
 
 // ---- the two tools ----
@@ -149,6 +158,7 @@ async function weightBytesPerToken(path) {
 
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '—');
 const pm = (xs) => `${fmt(mean(xs))} ± ${fmt(sd(xs))}`;
+const bwPair = (b) => `${fmt(b.sustained / 1e9, 1)} / ${fmt(b.best / 1e9, 1)} GB/s`;
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
@@ -162,31 +172,37 @@ async function main() {
   const { VERSION } = await import('../dist/cli/version.js');
 
   const load0 = loadavg();
-  const bw0 = new Map(o.threads.map((t) => [t, memoryBandwidth(t).best]));
+  const bw0 = new Map(o.threads.map((t) => [t, memoryBandwidth(t)]));
   const results = [];
   const started = Date.now();
   for (const m of models) {
     const { bytes, fileSize } = await weightBytesPerToken(m.path);
     for (const threads of o.threads) {
       const runs = { llamacpp: [], ferrum: [] };
-      // A probe right before each run as well: a shared machine's bandwidth
-      // drifts by a fifth within minutes, so the start/end probes can be far
-      // from what either tool had; these give a bound from the same minutes.
+      // A probe right before each run: a shared machine's bandwidth drifts
+      // by a fifth within minutes, so the start/end probes can be far from
+      // what either tool had; these give the bound from the same minutes.
       const beside = [];
       for (let round = 1; round <= o.rounds; round++) {
         for (const tool of ['llamacpp', 'ferrum']) {
           log(`bench-vs-llamacpp: ${m.label}, ${threads} threads: round ${round}/${o.rounds}, ${tool === 'ferrum' ? 'ferrum' : 'llama.cpp'}`);
-          beside.push(memoryBandwidth(threads).best);
+          beside.push(memoryBandwidth(threads));
           runs[tool].push(TOOLS[tool](bin, m.path, o, threads));
         }
       }
-      results.push({ m, threads, bytes, fileSize, beside: Math.max(...beside), llamacpp: pool(runs.llamacpp), ferrum: pool(runs.ferrum) });
+      results.push({
+        m, threads, bytes, fileSize,
+        sustained: mean(beside.map((b) => b.sustained)),
+        best: Math.max(...beside.map((b) => b.best)),
+        llamacpp: pool(runs.llamacpp), ferrum: pool(runs.ferrum),
+      });
     }
   }
   const minutes = (Date.now() - started) / 60000;
   const load1 = loadavg();
-  const bw1 = new Map(o.threads.map((t) => [t, memoryBandwidth(t).best]));
-  const bandwidth = (t) => Math.max(bw0.get(t), bw1.get(t));
+  const bw1 = new Map(o.threads.map((t) => [t, memoryBandwidth(t)]));
+  /** the best single pass of any probe of this run, at these threads */
+  const peak = (r) => Math.max(bw0.get(r.threads).best, bw1.get(r.threads).best, r.best);
 
   const date = new Date().toISOString().slice(0, 10);
   const lines = [
@@ -194,7 +210,7 @@ async function main() {
     `machine: ${cpus()[0]?.model.trim() ?? '?'}, ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; `
       + `-p ${o.nPrompt} -n ${o.nGen} -r ${o.reps}, ${o.rounds} round${o.rounds === 1 ? '' : 's'} alternating llama.cpp/ferrum per model and thread count; ${fmt(minutes, 1)} min`,
     `load average (1/5/15 min): ${load0.map((x) => fmt(x)).join(' ')} at the start, ${load1.map((x) => fmt(x)).join(' ')} at the end`,
-    `memory read bandwidth (scripts/bench/membw.c, best of 7 passes over 1 GiB): ${o.threads.map((t) => `${t} threads ${fmt(bw0.get(t) / 1e9, 1)} / ${fmt(bw1.get(t) / 1e9, 1)} GB/s (before / after)`).join('; ')}`,
+    `memory read bandwidth (scripts/bench/membw.c, ${PROBE_SECONDS} s of passes over 1 GiB; sustained / best pass): ${o.threads.map((t) => `${t} threads ${bwPair(bw0.get(t))} before, ${bwPair(bw1.get(t))} after`).join('; ')}`,
     '',
     `| model | size | threads | test | llama.cpp t/s | ferrum t/s | ferrum / llama.cpp |`,
     '|---|---:|---:|---|---:|---:|---:|',
@@ -212,20 +228,22 @@ async function main() {
       model: r.m.label, threads: r.threads,
       ferrum_prefill: fp, llamacpp_prefill: lp, prefill_ratio: fp / lp,
       ferrum_decode: fd, llamacpp_decode: ld, decode_ratio: fd / ld,
-      decode_share_of_bound: (fd * r.bytes) / bandwidth(r.threads),
-      decode_share_of_bound_beside: (fd * r.bytes) / r.beside,
+      decode_share_of_bound: (fd * r.bytes) / r.sustained,
+      llamacpp_decode_share_of_bound: (ld * r.bytes) / r.sustained,
+      decode_share_of_peak: (fd * r.bytes) / peak(r),
+      llamacpp_decode_share_of_peak: (ld * r.bytes) / peak(r),
     });
   }
-  lines.push('', 'decode against the memory-bandwidth bound (bound t/s = measured bandwidth / weight bytes read per token;',
-    'run: the higher of the start and end probes; beside: the best probe taken right before each of this model\'s runs):', '',
-    '| model | threads | weight MB / token | run bound t/s | llama.cpp share | ferrum share | beside GB/s | beside bound t/s | llama.cpp share | ferrum share |',
+  lines.push('', 'decode against the memory-bandwidth bound (bound t/s = bandwidth / weight bytes read per token; bound: the mean',
+    `sustained rate of the ${PROBE_SECONDS}-second probes right before each of this model's runs; peak: the best single pass of any probe):`, '',
+    '| model | threads | weight MB / token | bound GB/s | bound t/s | llama.cpp share | ferrum share | peak GB/s | llama.cpp share of peak | ferrum share of peak |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
-    const bound = bandwidth(r.threads) / r.bytes;
-    const near = r.beside / r.bytes;
+    const bound = r.sustained / r.bytes;
+    const top = peak(r) / r.bytes;
     const [l, f] = [mean(r.llamacpp.tg), mean(r.ferrum.tg)];
-    lines.push(`| ${r.m.label} | ${r.threads} | ${fmt(r.bytes / 1e6, 1)} | ${fmt(bound, 1)} | ${fmt(l / bound, 3)} | ${fmt(f / bound, 3)} `
-      + `| ${fmt(r.beside / 1e9, 1)} | ${fmt(near, 1)} | ${fmt(l / near, 3)} | ${fmt(f / near, 3)} |`);
+    lines.push(`| ${r.m.label} | ${r.threads} | ${fmt(r.bytes / 1e6, 1)} | ${fmt(r.sustained / 1e9, 1)} | ${fmt(bound, 1)} | ${fmt(l / bound, 3)} | ${fmt(f / bound, 3)} `
+      + `| ${fmt(peak(r) / 1e9, 1)} | ${fmt(l / top, 3)} | ${fmt(f / top, 3)} |`);
   }
   const vocabs = [...new Set(results.map((r) => r.m.vocab).filter(Boolean))];
   if (vocabs.length > 0) lines.push('', `fixtures: random weights (${vocabs.join(', ')}); ${results.map((r) => basename(r.m.path)).join(', ')}`);
