@@ -108,52 +108,38 @@ static inline void fr_mad_f16(uint16_t *y, const uint16_t *x, uint32_t n, float 
  * where ms[j] != 1, then acc = f16(fma(v_j, vs[j], acc)); the same steps
  * as fr_scale_f16 and fr_mad_f16 row by row, so the same bits, but each
  * run of acc stays in registers across all n rows instead of making a
- * store and a reload per row.
+ * store and a reload per row. FR_MAD_ROWS_RUN makes one run of G vectors
+ * of acc (G <= 8) for a vector type V of L floats, from its f16
+ * load/store/round and f32 ops: once 8 lanes wide, once 16.
  */
-#if FR_VEC_F16_AVX512
-/* 16 * G elements of acc (G <= 4) */
-static inline __attribute__((always_inline)) void fr_mad_rows_run16(uint16_t *acc, const int G, const uint8_t *v,
-                                                                    uint64_t stride, uint32_t n, const float *ms,
-                                                                    const float *vs, int f32) {
-  __m512 a[4];
-  for (int g = 0; g < G; g++) a[g] = fr_load16h(acc + 16 * g);
-  for (uint32_t j = 0; j < n; j++) {
-    const uint8_t *row = v + j * stride;
-    if (ms[j] != 1.0f) {
-      const __m512 m = _mm512_set1_ps(ms[j]);
-      for (int g = 0; g < G; g++) a[g] = fr_round16h(_mm512_mul_ps(a[g], m));
-    }
-    const __m512 s = _mm512_set1_ps(vs[j]);
-    for (int g = 0; g < G; g++) {
-      const __m512 x = f32 ? fr_round16h(_mm512_loadu_ps((const float *)row + 16 * g)) : fr_load16h((const uint16_t *)row + 16 * g);
-      a[g] = fr_round16h(_mm512_fmadd_ps(x, s, a[g]));
-    }
+#define FR_MAD_ROWS_RUN(name, V, L, load_h, store_h, round_h, loadu_ps, set1_ps, mul_ps, fmadd_ps)                  \
+  static inline __attribute__((always_inline)) void name(uint16_t *acc, const int G, const uint8_t *v,              \
+                                                         uint64_t stride, uint32_t n, const float *ms, const float *vs, \
+                                                         int f32) {                                                  \
+    V a[8];                                                                                                           \
+    for (int g = 0; g < G; g++) a[g] = load_h(acc + L * g);                                                           \
+    for (uint32_t j = 0; j < n; j++) {                                                                                \
+      const uint8_t *row = v + j * stride;                                                                            \
+      if (ms[j] != 1.0f) {                                                                                            \
+        const V m = set1_ps(ms[j]);                                                                                   \
+        for (int g = 0; g < G; g++) a[g] = round_h(mul_ps(a[g], m));                                                  \
+      }                                                                                                               \
+      const V s = set1_ps(vs[j]);                                                                                     \
+      for (int g = 0; g < G; g++) {                                                                                   \
+        const V x = f32 ? round_h(loadu_ps((const float *)row + L * g)) : load_h((const uint16_t *)row + L * g);      \
+        a[g] = round_h(fmadd_ps(x, s, a[g]));                                                                         \
+      }                                                                                                               \
+    }                                                                                                                 \
+    for (int g = 0; g < G; g++) store_h(acc + L * g, a[g]);                                                           \
   }
-  for (int g = 0; g < G; g++) fr_store16h(acc + 16 * g, a[g]);
-}
-#endif
 
+#if FR_VEC_F16_AVX512
+FR_MAD_ROWS_RUN(fr_mad_rows_run16, __m512, 16, fr_load16h, fr_store16h, fr_round16h, _mm512_loadu_ps, _mm512_set1_ps,
+                _mm512_mul_ps, _mm512_fmadd_ps)
+#endif
 #if FR_VEC_F16_AVX2
-/* 8 * G elements of acc (G <= 8) */
-static inline __attribute__((always_inline)) void fr_mad_rows_run(uint16_t *acc, const int G, const uint8_t *v,
-                                                                  uint64_t stride, uint32_t n, const float *ms,
-                                                                  const float *vs, int f32) {
-  __m256 a[8];
-  for (int g = 0; g < G; g++) a[g] = fr_load8h(acc + 8 * g);
-  for (uint32_t j = 0; j < n; j++) {
-    const uint8_t *row = v + j * stride;
-    if (ms[j] != 1.0f) {
-      const __m256 m = _mm256_set1_ps(ms[j]);
-      for (int g = 0; g < G; g++) a[g] = fr_round8h(_mm256_mul_ps(a[g], m));
-    }
-    const __m256 s = _mm256_set1_ps(vs[j]);
-    for (int g = 0; g < G; g++) {
-      const __m256 x = f32 ? fr_round8h(_mm256_loadu_ps((const float *)row + 8 * g)) : fr_load8h((const uint16_t *)row + 8 * g);
-      a[g] = fr_round8h(_mm256_fmadd_ps(x, s, a[g]));
-    }
-  }
-  for (int g = 0; g < G; g++) fr_store8h(acc + 8 * g, a[g]);
-}
+FR_MAD_ROWS_RUN(fr_mad_rows_run, __m256, 8, fr_load8h, fr_store8h, fr_round8h, _mm256_loadu_ps, _mm256_set1_ps,
+                _mm256_mul_ps, _mm256_fmadd_ps)
 #endif
 
 static inline void fr_mad_rows_f16(uint16_t *acc, uint32_t d, const uint8_t *v, uint64_t stride, uint32_t n,
