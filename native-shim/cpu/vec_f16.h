@@ -2,8 +2,8 @@
  * vec_f16.h — the f16 vector steps of ggml's flash attention, with ggml's
  * rounding: every result is rounded to f16 (nearest even) after an f32
  * fma/multiply, and the dot product uses the accumulator layout and fold
- * order of ggml_vec_dot_f16 in its AVX2 build. The AVX2 and AVX-512 code and the
- * portable code compute the same bits; the former is just 8 lanes wide.
+ * order of ggml_vec_dot_f16 in its AVX2 build. The AVX2, AVX-512 and
+ * portable code compute the same bits; the vector code is 8 or 16 lanes wide.
  */
 #ifndef FERRUM_CPU_VEC_F16_H
 #define FERRUM_CPU_VEC_F16_H
@@ -82,33 +82,13 @@ static inline float fr_dot_f16(uint32_t n, const uint16_t *x, const uint16_t *y)
   return (float)sum;
 }
 
-/* y = f16(y * s) */
-static inline void fr_scale_f16(uint16_t *y, uint32_t n, float s) {
-  uint32_t i = 0;
-#if FR_VEC_F16_AVX2
-  const __m256 vs = _mm256_set1_ps(s);
-  for (; i + 8 <= n; i += 8) fr_store8h(y + i, _mm256_mul_ps(fr_load8h(y + i), vs));
-#endif
-  for (; i < n; i++) y[i] = fr_f2h(fr_h2f(y[i]) * s);
-}
-
-/* y = f16(fma(x, s, y)) */
-static inline void fr_mad_f16(uint16_t *y, const uint16_t *x, uint32_t n, float s) {
-  uint32_t i = 0;
-#if FR_VEC_F16_AVX2
-  const __m256 vs = _mm256_set1_ps(s);
-  for (; i + 8 <= n; i += 8) fr_store8h(y + i, _mm256_fmadd_ps(fr_load8h(x + i), vs, fr_load8h(y + i)));
-#endif
-  for (; i < n; i++) y[i] = fr_f2h(fmaf(fr_h2f(x[i]), s, fr_h2f(y[i])));
-}
-
 /*
  * The V side of n consecutive cache rows (row j at v + j * stride, f16, or
  * f32 rounded to f16 as read): for each j in turn, acc = f16(acc * ms[j])
- * where ms[j] != 1, then acc = f16(fma(v_j, vs[j], acc)); the same steps
- * as fr_scale_f16 and fr_mad_f16 row by row, so the same bits, but each
- * run of acc stays in registers across all n rows instead of making a
- * store and a reload per row. FR_MAD_ROWS_RUN makes one run of G vectors
+ * where ms[j] != 1, then acc = f16(fma(v_j, vs[j], acc)): ggml's
+ * ggml_vec_scale_f16 and ggml_vec_mad_f16 per row, so the same bits, with
+ * each run of acc held in registers across all n rows instead of a store
+ * and a reload per row. FR_MAD_ROWS_RUN makes one run of G vectors
  * of acc (G <= 8) for a vector type V of L floats, from its f16
  * load/store/round and f32 ops: once 8 lanes wide, once 16.
  */
@@ -145,17 +125,16 @@ FR_MAD_ROWS_RUN(fr_mad_rows_run, __m256, 8, fr_load8h, fr_store8h, fr_round8h, _
 static inline void fr_mad_rows_f16(uint16_t *acc, uint32_t d, const uint8_t *v, uint64_t stride, uint32_t n,
                                    const float *ms, const float *vs, int f32) {
   uint32_t i = 0;
-#if FR_VEC_F16_AVX512
+#if FR_VEC_F16_AVX2
   const uint64_t elem = f32 ? 4 : 2;
+#if FR_VEC_F16_AVX512
   for (; i + 64 <= d; i += 64) fr_mad_rows_run16(acc + i, 4, v + i * elem, stride, n, ms, vs, f32);
   for (; i + 16 <= d; i += 16) fr_mad_rows_run16(acc + i, 1, v + i * elem, stride, n, ms, vs, f32);
-#elif FR_VEC_F16_AVX2
-  const uint64_t elem = f32 ? 4 : 2;
+#else
   for (; i + 64 <= d; i += 64) fr_mad_rows_run(acc + i, 8, v + i * elem, stride, n, ms, vs, f32);
   for (; i + 32 <= d; i += 32) fr_mad_rows_run(acc + i, 4, v + i * elem, stride, n, ms, vs, f32);
 #endif
-#if FR_VEC_F16_AVX2
-  for (; i + 8 <= d; i += 8) fr_mad_rows_run(acc + i, 1, v + i * (f32 ? 4u : 2u), stride, n, ms, vs, f32);
+  for (; i + 8 <= d; i += 8) fr_mad_rows_run(acc + i, 1, v + i * elem, stride, n, ms, vs, f32);
 #endif
   for (uint32_t j = 0; j < n && i < d; j++) {
     const uint8_t *row = v + j * stride;
