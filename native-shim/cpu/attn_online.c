@@ -19,7 +19,7 @@ static inline uint64_t pad64(uint64_t n) { return (n + 63) & ~(uint64_t)63; }
 /* F16/F32 caches go through the cache rows in runs of this many: all the
  * run's scores first (independent dot products), then its softmax factors,
  * then V with the accumulator held in registers (fr_mad_rows_f16). Row
- * by row, each step waited on the one before (decode: ~90 cycles a row and
+ * by row, each step waited on the one before (decode: ~50 cycles a row and
  * head on Zen 5). Same operations in the same order per element, so the
  * same bits. */
 #define FR_ATTN_RUN 64u
