@@ -77,36 +77,17 @@ static float online_f16(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const u
   return S;
 }
 
-void fr_attn_online_row(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, uint32_t h) {
-  const fr_attn_params *p = c->p;
-  const uint32_t d = p->head_dim;
-  const uint32_t g = h / (p->n_head / p->n_head_kv);
-  const int quantized = c->kv_type == FR_TYPE_Q8_0;
-
-  uint8_t *qq = scratch;                                          /* Q in vec_dot_type */
-  uint16_t *row16 = (uint16_t *)(qq + pad64((uint64_t)d * 4));     /* an f32 K or V row rounded to f16 */
-  uint16_t *acc16 = (uint16_t *)((uint8_t *)row16 + pad64((uint64_t)d * 2));
-  float *acc32 = (float *)((uint8_t *)acc16 + pad64((uint64_t)d * 2));
-  float *v32 = (float *)((uint8_t *)acc32 + pad64((uint64_t)d * 4));
-
-  const float *q = c->q + ((uint64_t)t * p->n_head + h) * d;
-  c->q_convert(q, qq, d);
-  if (quantized)
-    memset(acc32, 0, (size_t)d * sizeof(float));
-  else
-    memset(acc16, 0, (size_t)d * sizeof(uint16_t));
-
-  const uint64_t n_kv = (uint64_t)p->pos0 + t + 1;
-  float S = 0.0f;
-  if (!quantized) S = online_f16(c, g, n_kv, qq, row16, acc16, (float *)((uint8_t *)v32 + pad64((uint64_t)d * 4)));
-  /* a quantized cache: V accumulated in f32, one row at a time */
-  float M = -INFINITY;
-  for (uint64_t ic = 0; quantized && ic < n_kv; ic++) {
+/* a Q8_0 cache: K scored through the q8_0 traits, V accumulated in f32,
+ * one row at a time; returns S with acc32 holding the unscaled sum */
+static float online_q8_0(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const uint8_t *qq, float *acc32, float *v32) {
+  const uint32_t d = c->p->head_dim;
+  float S = 0.0f, M = -INFINITY;
+  for (uint64_t ic = 0; ic < n_kv; ic++) {
     const uint8_t *krow = c->k + ic * c->row_bytes + g * c->head_bytes;
     const uint8_t *vrow = c->v + ic * c->row_bytes + g * c->head_bytes;
     float s;
     c->kq_dot((int)d, &s, krow, qq);
-    s = s * p->scale;
+    s = s * c->p->scale;
     const float m_old = M;
     float ms = 1.0f, vs = 1.0f;
     if (s > M) {
@@ -121,9 +102,33 @@ void fr_attn_online_row(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, uint
     for (uint32_t i = 0; i < d; i++) acc32[i] = fmaf(v32[i], vs, acc32[i]);
     S = S * ms + vs;
   }
+  return S;
+}
 
-  if (!quantized)
+void fr_attn_online_row(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, uint32_t h) {
+  const fr_attn_params *p = c->p;
+  const uint32_t d = p->head_dim;
+  const uint32_t g = h / (p->n_head / p->n_head_kv);
+
+  uint8_t *qq = scratch;                                          /* Q in vec_dot_type */
+  uint16_t *row16 = (uint16_t *)(qq + pad64((uint64_t)d * 4));     /* an f32 K or V row rounded to f16 */
+  uint16_t *acc16 = (uint16_t *)((uint8_t *)row16 + pad64((uint64_t)d * 2));
+  float *acc32 = (float *)((uint8_t *)acc16 + pad64((uint64_t)d * 2));
+  float *v32 = (float *)((uint8_t *)acc32 + pad64((uint64_t)d * 4));
+  float *run = (float *)((uint8_t *)v32 + pad64((uint64_t)d * 4)); /* a run's scores and factors */
+
+  const float *q = c->q + ((uint64_t)t * p->n_head + h) * d;
+  c->q_convert(q, qq, d);
+  const uint64_t n_kv = (uint64_t)p->pos0 + t + 1;
+  float S;
+  if (c->kv_type == FR_TYPE_Q8_0) {
+    memset(acc32, 0, (size_t)d * sizeof(float));
+    S = online_q8_0(c, g, n_kv, qq, acc32, v32);
+  } else {
+    memset(acc16, 0, (size_t)d * sizeof(uint16_t));
+    S = online_f16(c, g, n_kv, qq, row16, acc16, run);
     for (uint32_t i = 0; i < d; i++) acc32[i] = fr_h2f(acc16[i]);
+  }
   const float s_inv = S == 0.0f ? 0.0f : 1.0f / S;
   float *out = c->dst + ((uint64_t)t * p->n_head + h) * d;
   for (uint32_t i = 0; i < d; i++) out[i] = acc32[i] * s_inv;
