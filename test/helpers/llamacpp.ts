@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { IS_CI, REPO_ROOT } from './shared.js';
+import { tempDir } from './tmp.js';
 
 /**
  * llama.cpp (node-llama-cpp's CPU prebuilt) and make-fixture, each run as a
@@ -35,7 +35,7 @@ export interface LlamaCppLogits {
 }
 
 export function llamaCppLogits(model: string, tokens: readonly number[], opts: LlamaCppLogitsOptions = {}): LlamaCppLogits {
-  const out = join(mkdtempSync(join(tmpdir(), 'ferrum-logits-')), 'logits.f32');
+  const out = join(tempDir('logits'), 'logits.f32');
   const request = { model, tokens, positions: opts.positions ?? 'last', kvType: opts.kvType ?? 'F16', flashAttention: opts.flashAttention, out };
   const r = spawnSync(process.execPath, [LOGITS_SCRIPT, JSON.stringify(request)], {
     encoding: 'utf8',
