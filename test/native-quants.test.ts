@@ -12,7 +12,8 @@ import { tempDir } from './helpers/tmp.js';
  * compares dequantization and activation quantization bit for bit, and dot
  * products to 1e-5, for every type ferrum computes with.
  *
- * The AVX-512 kernels (x86_avx512_r8.c, x86_r8_q0.c's VNNI steps) are checked on machines without AVX-512 too: built
+ * The AVX-512 kernels (x86_avx512_r8.c, x86_r8_q0.c's VNNI steps, fp.c's
+ * eight-row float tiles) are checked on machines without AVX-512 too: built
  * for x86-64-v3 with -DFR_SIMDE_AVX512, SIMDe (header-only, Debian's
  * libsimde-dev) emulates every AVX-512 instruction.
  */
@@ -123,6 +124,8 @@ describe.skipIf(!cc || !libs)('CPU quant kernels vs ggml', () => {
   it.skipIf(!simde)('AVX-512 VNNI kernels (under SIMDe) agree bit for bit with the portable build', async () => {
     const bits = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('r8 '));
     const out = await runChecker('simde-avx512', ['-O3', '-march=x86-64-v3', '-Wno-psabi', '-DFR_SIMDE_AVX512', ...simde!]);
+    // the eight-row float tiles ran against gemm_dot, bit for bit (checker FAILs otherwise)
+    expect(out.split('\n').filter((l) => / gemm_dot_tile8 ok /.test(l)).map((l) => l.split(/\s+/)[0])).toEqual(['f32', 'f16', 'bf16']);
     const avx512 = bits(out);
     expect(avx512.length).toBeGreaterThanOrEqual(4);
     // the sixteen-row prefill kernels ran against gemm, bit for bit (checker FAILs otherwise)

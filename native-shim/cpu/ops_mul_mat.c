@@ -68,12 +68,15 @@ typedef struct member {
   fr_vec_dot_fn dot;
   fr_vec_dot4_fn dot4;
   fr_dot_tile_fn dot_tile; /* gemm_dot's 4 rows x 1..6 tokens, where that is the dot */
+  fr_dot_tile_fn dot_tile8; /* the same over 8 rows, where the build has it; reads xw */
   fr_from_float_fn quantize; /* NULL when x is used as is or another member quantizes it */
+  fr_to_float_fn widen;      /* set with quantize where a tile8 reads xw: xq's values as f32 */
   uint32_t tile_rows;
   const uint8_t *w;
   const float *x;
   const uint8_t *xq; /* activations in vec_dot_type */
   uint64_t xq_row_bytes;
+  const float *xw; /* xq's values widened to f32 (exact) for dot_tile8: each token's converted once, not per row */
   float *dst;
   uint64_t row_tiles, tiles;
   uint64_t first; /* group-wide index of its first tile (prefill) or row (decode) */
@@ -87,14 +90,32 @@ typedef struct group {
   atomic_uint_fast64_t next; /* prefill: the next tile; decode: the next row */
 } group;
 
+static uint64_t pad64(uint64_t n) { return (n + 63) & ~(uint64_t)63; }
+
 static int is_r8(const fr_kernel_desc *k) { return k->check == check_r8; }
 
 static void convert(void *arg, int ith, int nth) {
   const member *m = arg;
   uint64_t r0, r1;
   fr_split(m->p->n_tokens, ith, nth, &r0, &r1);
-  for (uint64_t r = r0; r < r1; r++)
-    m->quantize(m->x + r * m->p->n_cols, (uint8_t *)m->xq + r * m->xq_row_bytes, m->p->n_cols);
+  for (uint64_t r = r0; r < r1; r++) {
+    uint8_t *q = (uint8_t *)m->xq + r * m->xq_row_bytes;
+    m->quantize(m->x + r * m->p->n_cols, q, m->p->n_cols);
+    if (m->widen) m->widen(q, (float *)m->xw + r * m->p->n_cols, m->p->n_cols);
+  }
+}
+
+/* one register tile's rows at r for tokens [tok0, tok1), in tiles of up to
+ * six tokens; the last tokens split evenly rather than leave a thin tile */
+static void run_tile(const member *m, fr_dot_tile_fn tile, uint32_t r, uint32_t tok0, uint32_t tok1, const uint8_t *a,
+                     uint64_t a_row_bytes) {
+  const fr_mul_mat_params *p = m->p;
+  for (uint32_t k = tok0, nt; k < tok1; k += nt) {
+    const uint32_t rest = tok1 - k;
+    nt = rest <= FR_DOT_TILE_TOKENS ? rest : rest < 2 * FR_DOT_TILE_TOKENS ? (rest + 1) / 2 : FR_DOT_TILE_TOKENS;
+    tile((int)p->n_cols, (int)nt, m->dst + (uint64_t)k * p->n_rows + r, p->n_rows, m->w + (uint64_t)r * p->row_bytes,
+         p->row_bytes, a + k * a_row_bytes, a_row_bytes);
+  }
 }
 
 /* rows [row0, row1) of m for tokens [tok0, tok1); row0 a multiple of 8 */
@@ -115,16 +136,12 @@ static void run_rows(const member *m, uint32_t row0, uint32_t row1, uint32_t tok
     return;
   }
   uint32_t r = row0;
-  /* register tiles of four rows x up to six tokens where the type has them;
-   * the last tokens split evenly rather than leave a thin tile */
+  /* register tiles of eight, then four rows where the type has them */
+  if (m->dot_tile8)
+    for (; r + 8 <= row1; r += 8)
+      run_tile(m, m->dot_tile8, r, tok0, tok1, (const uint8_t *)m->xw, (uint64_t)p->n_cols * sizeof(float));
   if (m->dot_tile)
-    for (; r + 4 <= row1; r += 4)
-      for (uint32_t k = tok0, nt; k < tok1; k += nt) {
-        const uint32_t rest = tok1 - k;
-        nt = rest <= FR_DOT_TILE_TOKENS ? rest : rest < 2 * FR_DOT_TILE_TOKENS ? (rest + 1) / 2 : FR_DOT_TILE_TOKENS;
-        m->dot_tile((int)p->n_cols, (int)nt, m->dst + (uint64_t)k * p->n_rows + r, p->n_rows,
-                    m->w + (uint64_t)r * p->row_bytes, p->row_bytes, m->xq + k * m->xq_row_bytes, m->xq_row_bytes);
-      }
+    for (; r + 4 <= row1; r += 4) run_tile(m, m->dot_tile, r, tok0, tok1, m->xq, m->xq_row_bytes);
   for (; r < row1; r++) {
     const uint8_t *w = m->w + (uint64_t)r * p->row_bytes;
     uint32_t k = tok0;
@@ -201,6 +218,7 @@ static void init_member(member *m, const fr_kernel_desc *k, const void *params, 
     /* each bit-identical to calling the dot in use once per row and token */
     m->dot4 = m->dot == m->tt->vec_dot ? m->tt->vec_dot4 : NULL;
     m->dot_tile = m->dot == m->tt->gemm_dot ? m->tt->gemm_dot_tile : NULL;
+    m->dot_tile8 = m->dot == m->tt->gemm_dot ? m->tt->gemm_dot_tile8 : NULL;
   }
 }
 
@@ -219,6 +237,7 @@ static int32_t run_group(fr_device *dev, group *g, const char *name) {
     from[i] = i;
     if (vd == FR_TYPE_F32) {
       m->xq = (const uint8_t *)m->x;
+      m->xw = m->x;
       m->xq_row_bytes = (uint64_t)m->p->n_cols * sizeof(float);
       continue;
     }
@@ -227,7 +246,12 @@ static int32_t run_group(fr_device *dev, group *g, const char *name) {
       if (g->m[j].tt->vec_dot_type == vd) from[i] = j;
     if (from[i] == i) {
       m->quantize = fr_get_type_traits(vd)->from_float;
-      scratch_bytes += m->xq_row_bytes * n_tokens;
+      scratch_bytes += pad64(m->xq_row_bytes * n_tokens);
+    }
+    /* the format's maker widens it if any member reading it runs tile8 */
+    if (m->dot_tile8 && !g->m[from[i]].widen) {
+      g->m[from[i]].widen = fr_get_type_traits(vd)->to_float;
+      scratch_bytes += (uint64_t)n_tokens * m->p->n_cols * sizeof(float);
     }
   }
   uint8_t *scratch = scratch_bytes ? fr_scratch(dev, (size_t)scratch_bytes) : NULL;
@@ -236,10 +260,15 @@ static int32_t run_group(fr_device *dev, group *g, const char *name) {
     member *m = &g->m[i];
     if (m->quantize) {
       m->xq = scratch;
-      scratch += m->xq_row_bytes * n_tokens;
+      scratch += pad64(m->xq_row_bytes * n_tokens);
+      if (m->widen) {
+        m->xw = (const float *)scratch;
+        scratch += (uint64_t)n_tokens * m->p->n_cols * sizeof(float);
+      }
       fr_parallel(dev, convert, m, (uint64_t)n_tokens * m->p->n_cols);
     } else if (from[i] != i) {
       m->xq = g->m[from[i]].xq;
+      m->xw = g->m[from[i]].xw;
     }
   }
   uint64_t work = 0;

@@ -63,6 +63,10 @@ typedef struct fr_type_traits {
   /* optional: gemm_dot for four consecutive rows x 1..6 tokens (prefill),
    * bit-identical to one gemm_dot call per row and token */
   fr_dot_tile_fn gemm_dot_tile;
+  /* optional: the same for eight consecutive rows (s[t*s_stride + r], r < 8),
+   * its activations as f32 rows holding vec_dot_type's values (to_float of
+   * them: exact), so that the tile converts only the weights */
+  fr_dot_tile_fn gemm_dot_tile8;
 } fr_type_traits;
 
 /*

@@ -443,43 +443,47 @@ static void check_vec_dot(const struct tcase *tc, const fr_type_traits *t) {
   result(bad == 0, tc->name, "vec_dot", buf);
 }
 
-/* gemm_dot's register tile (4 rows x 1..6 tokens) must equal one gemm_dot
- * per row and token bit for bit, at the row lengths tinyBLAS takes
+/* gemm_dot's register tiles (4 or 8 rows x 1..6 tokens) must equal one
+ * gemm_dot per row and token bit for bit, at the row lengths tinyBLAS takes
  * (multiples of gemm_dot_k) */
-static void check_gemm_dot_tile(const struct tcase *tc, const fr_type_traits *t) {
+static void check_gemm_dot_tile(const struct tcase *tc, const fr_type_traits *t, fr_dot_tile_fn tile_fn, int rows,
+                                int widened, const char *what) {
   char buf[256];
   const fr_type_traits *at = fr_get_type_traits(t->vec_dot_type);
+  const int stride = rows + 1; /* one spare column: a tile must not write it */
   long dots = 0, bad = 0;
   for (int li = 0; li < N_LENGTHS; li++) {
     const int n = lengths[li];
     if (n % t->gemm_dot_k) continue;
     const size_t wb = row_bytes(t, n), ab = row_bytes(at, n);
     for (int d = 0; d < D_COUNT; d++) {
-      for (int r = 0; r < 4; r++) fill_row(xs + (size_t)r * n, n, (d + r) % D_COUNT);
-      g_quantize_chunk(tc->type, xs, qw, 0, 4, n, NULL);
+      for (int r = 0; r < rows; r++) fill_row(xs + (size_t)r * n, n, (d + r) % D_COUNT);
+      g_quantize_chunk(tc->type, xs, qw, 0, rows, n, NULL);
       for (int k = 0; k < FR_DOT_TILE_TOKENS; k++) {
         fill_row(ys, n, (d + k + 1) % D_COUNT);
         at->from_float(ys, qa_ours + k * ab, n);
       }
       for (int nt = 1; nt <= FR_DOT_TILE_TOKENS; nt++) {
-        float tile[FR_DOT_TILE_TOKENS * 5], one;
-        for (int i = 0; i < FR_DOT_TILE_TOKENS * 5; i++) tile[i] = NAN;
-        t->gemm_dot_tile(n, nt, tile, 5, qw, wb, qa_ours, ab);
+        float tile[FR_DOT_TILE_TOKENS * 9], one;
+        for (int i = 0; i < FR_DOT_TILE_TOKENS * stride; i++) tile[i] = NAN;
+        if (widened) /* tile8 reads the activations' values as f32 rows */
+          for (int k = 0; k < nt; k++) at->to_float(qa_ours + k * ab, deq_act + (size_t)k * n, n);
+        tile_fn(n, nt, tile, stride, qw, wb, widened ? (const void *)deq_act : qa_ours, widened ? n * sizeof(float) : ab);
         for (int k = 0; k < FR_DOT_TILE_TOKENS; k++) {
-          if (!isnan(tile[5 * k + 4]) && bad++ < 3) printf("  %s gemm_dot_tile wrote past row 4\n", tc->name);
-          for (int r = 0; r < 4 && k < nt; r++, dots++) {
+          if (!isnan(tile[stride * k + rows]) && bad++ < 3) printf("  %s %s wrote past row %d\n", tc->name, what, rows);
+          for (int r = 0; r < rows && k < nt; r++, dots++) {
             t->gemm_dot(n, &one, qw + r * wb, qa_ours + k * ab);
-            if (memcmp(&one, &tile[5 * k + r], sizeof one) != 0 && bad++ < 3)
-              printf("  %s gemm_dot_tile n=%d nt=%d row %d token %d: %.9g, gemm_dot %.9g\n", tc->name, n, nt, r, k,
-                     tile[5 * k + r], one);
+            if (memcmp(&one, &tile[stride * k + r], sizeof one) != 0 && bad++ < 3)
+              printf("  %s %s n=%d nt=%d row %d token %d: %.9g, gemm_dot %.9g\n", tc->name, what, n, nt, r, k,
+                     tile[stride * k + r], one);
           }
-          if (k >= nt && !isnan(tile[5 * k]) && bad++ < 3) printf("  %s gemm_dot_tile nt=%d wrote token %d\n", tc->name, nt, k);
+          if (k >= nt && !isnan(tile[stride * k]) && bad++ < 3) printf("  %s %s nt=%d wrote token %d\n", tc->name, what, nt, k);
         }
       }
     }
   }
   snprintf(buf, sizeof buf, "%ld dots equal to gemm_dot bit for bit", dots);
-  result(bad == 0 && dots > 0, tc->name, "gemm_dot_tile", buf);
+  result(bad == 0 && dots > 0, tc->name, what, buf);
 }
 
 /* the four-token dot must equal four single dots bit for bit: mul_mat mixes
@@ -719,7 +723,8 @@ int main(int argc, char **argv) {
     if (t->from_float) check_from_float(tc, t);
     if (t->vec_dot) check_vec_dot(tc, t);
     if (t->vec_dot4) check_vec_dot4(tc, t);
-    if (t->gemm_dot_tile) check_gemm_dot_tile(tc, t);
+    if (t->gemm_dot_tile) check_gemm_dot_tile(tc, t, t->gemm_dot_tile, 4, 0, "gemm_dot_tile");
+    if (t->gemm_dot_tile8) check_gemm_dot_tile(tc, t, t->gemm_dot_tile8, 8, 1, "gemm_dot_tile8");
     const fr_r8_traits *r8 = fr_get_r8_traits(tc->type);
     if (r8) check_r8(tc, t, r8);
   }

@@ -94,6 +94,24 @@ void fr_gemm_dot_tile_bf16(int n, int nt, float *s, size_t s_stride, const void 
 #else
 #define FR_DOT_TILE(f) NULL
 #endif
+/* eight-row tiles, two rows per zmm (fp.c): AVX-512 builds for f32/f16, and
+ * bf16 where it keeps the AVX2 order (no AVX-512 BF16) */
+#if FR_QUANTS_AVX512
+void fr_gemm_dot_tile8_f32(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                           size_t a_stride);
+void fr_gemm_dot_tile8_f16(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                           size_t a_stride);
+#define FR_DOT_TILE8(f) f
+#else
+#define FR_DOT_TILE8(f) NULL
+#endif
+#if FR_QUANTS_AVX512 && !FR_QUANTS_BF16
+void fr_gemm_dot_tile8_bf16(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,
+                            size_t a_stride);
+#define FR_DOT_TILE8_BF16 fr_gemm_dot_tile8_bf16
+#else
+#define FR_DOT_TILE8_BF16 NULL
+#endif
 #if defined(FR_SIMDE_AVX512) && !FR_QUANTS_AVX2
 #error "FR_SIMDE_AVX512 emulates AVX-512 on top of a native AVX2 build: add -march=native (or x86-64-v3)"
 #endif

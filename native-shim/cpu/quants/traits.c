@@ -11,17 +11,21 @@
 #define FR_TRAIT_DOT4(id, nm, blck, size, dot_type, to, from, dot, dot4) \
   [id] = {.name = nm, .blck_size = blck, .type_size = (int32_t)(size), .vec_dot_type = dot_type, \
           .to_float = to, .from_float = from, .vec_dot = dot, .vec_dot4 = dot4}
-#define FR_TRAIT_GEMM(id, nm, blck, size, dot_type, to, from, dot, gemm, gemm_k, gemm_tile) \
+#define FR_TRAIT_GEMM(id, nm, blck, size, dot_type, to, from, dot, gemm, gemm_k, gemm_tile, gemm_tile8) \
   [id] = {.name = nm, .blck_size = blck, .type_size = (int32_t)(size), .vec_dot_type = dot_type, \
-          .to_float = to, .from_float = from, .vec_dot = dot, .gemm_dot = gemm, .gemm_dot_k = gemm_k, .gemm_dot_tile = gemm_tile}
+          .to_float = to, .from_float = from, .vec_dot = dot, .gemm_dot = gemm, .gemm_dot_k = gemm_k, \
+          .gemm_dot_tile = gemm_tile, .gemm_dot_tile8 = gemm_tile8}
 
 static const fr_type_traits fr_traits[FR_TYPE_BF16 + 1] = {
   FR_TRAIT_GEMM(FR_TYPE_F32, "f32", 1, sizeof(float), FR_TYPE_F32,
-                fr_f32_to_float, fr_f32_from_float, fr_vec_dot_f32, fr_gemm_dot_f32, 8, FR_DOT_TILE(fr_gemm_dot_tile_f32)),
+                fr_f32_to_float, fr_f32_from_float, fr_vec_dot_f32, fr_gemm_dot_f32, 8, FR_DOT_TILE(fr_gemm_dot_tile_f32),
+                FR_DOT_TILE8(fr_gemm_dot_tile8_f32)),
   FR_TRAIT_GEMM(FR_TYPE_F16, "f16", 1, sizeof(fr_half), FR_TYPE_F16,
-                fr_f16_to_float, fr_f16_from_float, fr_vec_dot_f16, fr_gemm_dot_f16, 8, FR_DOT_TILE(fr_gemm_dot_tile_f16)),
+                fr_f16_to_float, fr_f16_from_float, fr_vec_dot_f16, fr_gemm_dot_f16, 8, FR_DOT_TILE(fr_gemm_dot_tile_f16),
+                FR_DOT_TILE8(fr_gemm_dot_tile8_f16)),
   FR_TRAIT_GEMM(FR_TYPE_BF16, "bf16", 1, sizeof(uint16_t), FR_TYPE_BF16,
-                fr_bf16_to_float, fr_bf16_from_float, fr_vec_dot_bf16, fr_gemm_dot_bf16, FR_BF16_GEMM_K, FR_DOT_TILE(fr_gemm_dot_tile_bf16)),
+                fr_bf16_to_float, fr_bf16_from_float, fr_vec_dot_bf16, fr_gemm_dot_bf16, FR_BF16_GEMM_K, FR_DOT_TILE(fr_gemm_dot_tile_bf16),
+                FR_DOT_TILE8_BF16),
 
   /* weight types: ferrum never quantizes weights, so no from_float, except
    * Q8_0, which is also the (optional) KV-cache type */
