@@ -365,11 +365,12 @@ int main(int argc, char **argv) {
    * llamafile_sgemm (f32/f16/bf16 need rows % 4 == 0 and cols % 8 == 0,
    * else vec_dot again; the quantized types sum alike either way); the
    * tolstoy-tiny shapes (128 -> 64/128/384/512, 384 -> 128) at 55 tokens;
-   * 68 rows: eight-row float tiles, then a four-row one (AVX-512 builds) */
+   * 68 rows x 70 tokens: eight-row float tiles then a four-row one (AVX-512
+   * builds), two token blocks of mul_mat's tiles */
   static const struct { const char *tn; int type; } wt[] = {
       {"f32", G_F32}, {"f16", G_F16}, {"bf16", G_BF16}, {"q8_0", G_Q8_0}, {"q5_0", G_Q5_0}, {"q4_0", G_Q4_0}};
   static const int shapes[][3] = {{256, 64, 1}, {256, 64, 7}, {128, 64, 55}, {128, 384, 55}, {384, 128, 55},
-                                  {128, 512, 2}, {256, 62, 5}, {160, 8, 1}, {128, 68, 9}};
+                                  {128, 512, 2}, {256, 62, 5}, {160, 8, 1}, {128, 68, 70}};
   for (int t = 0; t < 6; t++)
     for (int k = 0; k < (int)(sizeof shapes / sizeof shapes[0]); k++)
       p_rows_and_matmul(wt[t].tn, wt[t].type, shapes[k][0], shapes[k][1], shapes[k][2], -1);
