@@ -63,6 +63,24 @@ FR_GEMM_DOT_AVX2(fr_gemm_dot_f16, fr_half, fr_ld8_f16)
 FR_GEMM_DOT_AVX2(fr_gemm_dot_bf16, uint16_t, fr_ld8_bf16)
 #endif
 
+/* the public tile: runs of at most `most` (<= 6) tokens, each through the
+ * name##_nt form compiled for its count */
+#define FR_TILE_BY_TOKENS(name, most)                                                                         \
+  void name(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,           \
+            size_t a_stride) {                                                                                \
+    for (int k; nt > 0; nt -= k, s += k * s_stride, a = (const uint8_t *)a + k * a_stride) {                  \
+      k = nt < (most) ? nt : (most);                                                                          \
+      switch (k) {                                                                                            \
+      case 6: name##_nt(n, 6, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      case 5: name##_nt(n, 5, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      case 4: name##_nt(n, 4, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      case 3: name##_nt(n, 3, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      case 2: name##_nt(n, 2, s, s_stride, w, w_stride, a, a_stride); break;                                  \
+      default: name##_nt(n, 1, s, s_stride, w, w_stride, a, a_stride); break;                                 \
+      }                                                                                                       \
+    }                                                                                                         \
+  }
+
 /*
  * Register tiles of the same dot (fr_dot_tile_fn): four rows x up to
  * FR_FP_TILE_TOKENS tokens at a time, each accumulator summed exactly as the
@@ -98,20 +116,7 @@ FR_GEMM_DOT_AVX2(fr_gemm_dot_bf16, uint16_t, fr_ld8_bf16)
     for (int t = 0; t < nt; t++)                                                                              \
       for (int r = 0; r < 4; r++) s[t * s_stride + r] = fr_hsum8_v(c[t][r]);                                  \
   }                                                                                                           \
-  void name(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,           \
-            size_t a_stride) {                                                                                \
-    for (int k; nt > 0; nt -= k, s += k * s_stride, a = (const uint8_t *)a + k * a_stride) {                  \
-      k = nt < FR_FP_TILE_TOKENS ? nt : FR_FP_TILE_TOKENS;                                                    \
-      switch (k) {                                                                                            \
-      case 6: name##_nt(n, 6, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      case 5: name##_nt(n, 5, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      case 4: name##_nt(n, 4, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      case 3: name##_nt(n, 3, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      case 2: name##_nt(n, 2, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      default: name##_nt(n, 1, s, s_stride, w, w_stride, a, a_stride); break;                                 \
-      }                                                                                                       \
-    }                                                                                                         \
-  }
+  FR_TILE_BY_TOKENS(name, FR_FP_TILE_TOKENS)
 FR_GEMM_TILE_AVX2(fr_gemm_dot_tile_f32, float, fr_ld8_f32)
 FR_GEMM_TILE_AVX2(fr_gemm_dot_tile_f16, fr_half, fr_ld8_f16)
 #if !FR_QUANTS_BF16
@@ -166,20 +171,7 @@ static inline __m512 fr_ld8x2_bf16(const uint16_t *a, const uint16_t *b) {
         s[t * s_stride + 2 * p + 1] = frq_hsum8(l + 8);                                                       \
       }                                                                                                       \
   }                                                                                                           \
-  void name(int n, int nt, float *s, size_t s_stride, const void *w, size_t w_stride, const void *a,           \
-            size_t a_stride) {                                                                                \
-    for (int k; nt > 0; nt -= k, s += k * s_stride, a = (const uint8_t *)a + k * a_stride) {                  \
-      k = nt < 6 ? nt : 6;                                                                                    \
-      switch (k) {                                                                                            \
-      case 6: name##_nt(n, 6, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      case 5: name##_nt(n, 5, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      case 4: name##_nt(n, 4, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      case 3: name##_nt(n, 3, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      case 2: name##_nt(n, 2, s, s_stride, w, w_stride, a, a_stride); break;                                  \
-      default: name##_nt(n, 1, s, s_stride, w, w_stride, a, a_stride); break;                                 \
-      }                                                                                                       \
-    }                                                                                                         \
-  }
+  FR_TILE_BY_TOKENS(name, 6)
 FR_GEMM_TILE8_AVX512(fr_gemm_dot_tile8_f32, float, fr_ld8x2_f32)
 FR_GEMM_TILE8_AVX512(fr_gemm_dot_tile8_f16, fr_half, fr_ld8x2_f16)
 #if !FR_QUANTS_BF16
