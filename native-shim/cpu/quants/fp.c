@@ -171,7 +171,7 @@ static inline __m512 fr_ld8x2_bf16(const uint16_t *a, const uint16_t *b) {
         s[t * s_stride + 2 * p + 1] = frq_hsum8(l + 8);                                                       \
       }                                                                                                       \
   }                                                                                                           \
-  FR_TILE_BY_TOKENS(name, 6)
+  FR_TILE_BY_TOKENS(name, FR_DOT_TILE_TOKENS)
 FR_GEMM_TILE8_AVX512(fr_gemm_dot_tile8_f32, float, fr_ld8x2_f32)
 FR_GEMM_TILE8_AVX512(fr_gemm_dot_tile8_f16, fr_half, fr_ld8x2_f16)
 #if !FR_QUANTS_BF16

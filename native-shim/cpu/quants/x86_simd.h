@@ -47,12 +47,12 @@ static inline simde__m512i fr_simde_mm512_srai_epi32(simde__m512i a, int imm) {
                                  simde_mm256_srai_epi32(simde_mm512_extracti64x4_epi64(a, 1), imm), 1);
 }
 #undef _mm512_srai_epi32
-#define _mm512_srai_epi32 fr_simde_mm512_srai_epi32
 #undef _mm512_cvtepi32_ps
 #undef _mm512_cvtph_ps
 #undef _mm512_cvtepu8_epi32
 #undef _mm512_cvtepu8_epi16
 #undef _mm512_cvtepu16_epi32
+#define _mm512_srai_epi32 fr_simde_mm512_srai_epi32
 #define _mm512_cvtepi32_ps fr_simde_mm512_cvtepi32_ps
 #define _mm512_cvtph_ps fr_simde_mm512_cvtph_ps
 #define _mm512_cvtepu8_epi32 fr_simde_mm512_cvtepu8_epi32
