@@ -80,8 +80,12 @@ static inline void fr_split(uint64_t n, int ith, int nth, uint64_t *r0, uint64_t
 /* Runs fn on all workers, or only on the caller when `work` (roughly:
  * elements touched) is too small for a fork/join to pay off. */
 #define FR_PARALLEL_MIN_WORK 65536u
+/* the nth that fr_parallel will pass fn for this much work */
+static inline int fr_parallel_threads(const fr_device *dev, uint64_t work) {
+  return work < FR_PARALLEL_MIN_WORK ? 1 : dev->n_threads;
+}
 static inline void fr_parallel(fr_device *dev, fr_task_fn fn, void *arg, uint64_t work) {
-  if (dev->n_threads == 1 || work < FR_PARALLEL_MIN_WORK)
+  if (fr_parallel_threads(dev, work) == 1)
     fn(arg, 0, 1);
   else
     fr_pool_run(dev->pool, fn, arg);

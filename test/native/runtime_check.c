@@ -926,28 +926,35 @@ static void test_errors(void) {
 
 /* ---------- threads ---------- */
 
-/* the same op on 1 and N threads gives the same bits */
+/* the same op on 1 and N threads gives the same bits: prefill tiles, and
+ * one token (decode's per-thread regions, the threads taking from each
+ * other's, and a last unit of fewer than 8 rows) */
 static void test_threads_vs_single(void) {
-  uint32_t nc = 256, nr = 300, nt = 37;
-  float *wd = malloc(nc * nr * 4), *xd = malloc(nc * nt * 4), *res[2];
-  fill(wd, nc * nr, 1), fill(xd, nc * nt, 1);
+  const uint32_t cases[][3] = {{256, 300, 37}, {256, 300, 1}, {256, 1003, 1}, {4096, 61, 1}};
   int32_t devs[2] = {dev, fr_device_open(1)};
-  for (int i = 0; i < 2; i++) {
-    int32_t saved = dev;
-    dev = devs[i];
-    buf w = new_buf(nc * nr * 4), x = new_buf(nc * nt * 4), y = new_buf(nr * nt * 4);
-    memcpy(w.p, wd, nc * nr * 4), memcpy(x.p, xd, nc * nt * 4);
-    fr_mul_mat_params p = {nc, nr, nt, nc * 4};
-    buf b[3] = {w, x, y};
-    run_op("mul_mat_f32", &p, sizeof p, 3, b);
-    res[i] = malloc(nr * nt * 4);
-    memcpy(res[i], y.p, nr * nt * 4);
-    free_buf(w), free_buf(x), free_buf(y);
-    dev = saved;
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const uint32_t nc = cases[c][0], nr = cases[c][1], nt = cases[c][2];
+    float *wd = malloc((size_t)nc * nr * 4), *xd = malloc((size_t)nc * nt * 4), *res[2];
+    fill(wd, (size_t)nc * nr, 1), fill(xd, (size_t)nc * nt, 1);
+    int32_t rc[2];
+    for (int i = 0; i < 2; i++) {
+      int32_t saved = dev;
+      dev = devs[i];
+      buf w = new_buf((int64_t)nc * nr * 4), x = new_buf((int64_t)nc * nt * 4), y = new_buf((int64_t)nr * nt * 4);
+      memcpy(w.p, wd, (size_t)nc * nr * 4), memcpy(x.p, xd, (size_t)nc * nt * 4);
+      fr_mul_mat_params p = {nc, nr, nt, nc * 4};
+      buf b[3] = {w, x, y};
+      rc[i] = run_op("mul_mat_f32", &p, sizeof p, 3, b);
+      res[i] = malloc((size_t)nr * nt * 4);
+      memcpy(res[i], y.p, (size_t)nr * nt * 4);
+      free_buf(w), free_buf(x), free_buf(y);
+      dev = saved;
+    }
+    check(rc[0] == 0 && rc[1] == 0 && !memcmp(res[0], res[1], (size_t)nr * nt * 4),
+          "mul_mat %ux%u x %u tokens: %d threads and 1 thread agree bitwise", nr, nc, nt, fr_device_threads(dev));
+    free(res[0]), free(res[1]), free(wd), free(xd);
   }
-  check(!memcmp(res[0], res[1], nr * nt * 4), "mul_mat: %d threads and 1 thread agree bitwise", fr_device_threads(dev));
   check(fr_device_close(devs[1]) == 0, "close the second device");
-  free(res[0]), free(res[1]), free(wd), free(xd);
 }
 
 int main(void) {
