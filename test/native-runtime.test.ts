@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { builtCpuVariants, cpuLibraryPath } from '../src/backend/cpu-library.js';
@@ -89,6 +89,32 @@ describe.skipIf(!cc)('native CPU runtime', () => {
       expect(s.failed, variant).toBe(0);
       expect(s.passed, variant).toBeGreaterThan(150);
     }
+  });
+
+  /* scripts/step-profile.mjs's build: every plan replay timed op by op,
+   * steps alternating A/B, a table on stderr at exit; the runtime checks
+   * still pass with it (a plain -O1 build, to keep the compile short) */
+  it('builds with FR_PLAN_PROFILE, passes its checks and reports every replayed step', () => {
+    const dir = tempDir('profile');
+    const src = join(REPO_ROOT, 'native-shim/cpu');
+    const files = [src, join(src, 'quants')].flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.c')).map((f) => join(d, f)));
+    const lib = join(dir, 'libferrum_cpu-profile.so');
+    const build = spawnSync(cc!, ['-std=c11', '-O1', '-fPIC', '-shared', '-pthread', '-fvisibility=hidden', '-Wall', '-Wextra',
+      '-DFR_PLAN_PROFILE', '-DFR_CPU_VARIANT="profile"', '-I', join(REPO_ROOT, 'native-shim/include'), '-I', src,
+      '-o', lib, ...files, '-lm'], { encoding: 'utf8' });
+    expect(build.status, build.stderr).toBe(0);
+    expect(build.stderr).toBe('');
+    const exe = join(dir, 'runtime_check');
+    const compile = spawnSync(cc!, ['-std=c11', '-O1', '-o', exe, join(REPO_ROOT, 'test/native/runtime_check.c'), lib,
+      `-Wl,-rpath,${dir}`, '-lm'], { encoding: 'utf8' });
+    expect(compile.status, compile.stderr).toBe(0);
+    const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 120_000 });
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(summary(run.stdout).failed).toBe(0);
+    const table = run.stderr.slice(run.stderr.indexOf('step profile'));
+    expect(table, run.stderr).toMatch(/^step profile \(FR_PLAN_PROFILE\): [1-9]\d* steps A \(even\), [1-9]\d* B \(odd\)/);
+    expect(table).toMatch(/^mul_mat_\S+ \+\d grouped\s+[\d.]+\s+[\d.]+\s+[\d.]+$/m);
+    expect(table).toMatch(/^step\s+[\d.]+\s+[\d.]+\s+B\/A \d+\.\d{4}$/m);
   });
 
   /* the same inputs through node-llama-cpp's own ggml CPU backend: bit for

@@ -9,6 +9,7 @@
 
 #include "dispatch.h"
 #include "ops_mul_mat.h"
+#include "plan_profile.h"
 
 #define FR_MAX_PLAN_OPS (1u << 20)
 
@@ -136,6 +137,10 @@ static int32_t apply_patches(fr_plan *p, const int32_t slots[FR_MAX_SLOTS]) {
 FR_EXPORT int32_t fr_plan_run(int32_t plan, int32_t slot0, int32_t slot1, int32_t slot2, int32_t slot3) {
   const int32_t slots[FR_MAX_SLOTS] = {slot0, slot1, slot2, slot3};
   fr_api_lock();
+#ifdef FR_PLAN_PROFILE
+  fr_plan_profile_step_begin();
+  const uint64_t step_t0 = fr_plan_profile_now();
+#endif
   fr_plan *p = fr_handle_get(plan, FR_KIND_PLAN, "plan");
   int32_t rc = p ? apply_patches(p, slots) : FR_E_INVALID;
   /* check everything before running anything, so a bad slot value leaves
@@ -148,9 +153,18 @@ FR_EXPORT int32_t fr_plan_run(int32_t plan, int32_t slot0, int32_t slot1, int32_
   for (uint32_t i = 0, n; rc == FR_OK && i < p->n_ops; i += n) {
     const fr_bound_op *op = &p->ops[i];
     n = fr_mul_mat_group_len(op, p->n_ops - i);
+#ifdef FR_PLAN_PROFILE
+    const uint64_t op_t0 = fr_plan_profile_now();
+#endif
     rc = n > 1 ? fr_mul_mat_run_group(p->dev, op, n) : op->k->run(op->k, p->dev, op->params, op->views);
+#ifdef FR_PLAN_PROFILE
+    fr_plan_profile_op(op->k->name, n, op_t0);
+#endif
     if (rc != FR_OK) fr_fail_context(rc, "plan op %u: ", i);
   }
+#ifdef FR_PLAN_PROFILE
+  fr_plan_profile_step_end(step_t0);
+#endif
   fr_api_unlock();
   return rc;
 }
