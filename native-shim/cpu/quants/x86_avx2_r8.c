@@ -118,8 +118,8 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
       isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
     }
     for (int h = 0; h < 2; h++) {
-      const uint8_t *pf = (const uint8_t *)(x + i + 2) + 768 * h;
-      frq_prefetch_lines(pf, 12);
+      /* half a 1680-byte block (8-byte aligned) per h: 14 lines cover it */
+      frq_prefetch_lines((const uint8_t *)(x + i + 2) + sizeof *x / 2 * h, 14);
       for (int g = 0; g < 8; g += 2) {
         /* sub-blocks 8h + g/4 + {0, 2, 4, 6} for the four column runs */
         const int j = 8 * h + g / 4;
