@@ -3,7 +3,8 @@
  * 3.22.1, flash_attn "auto") runs FLASH_ATTN_EXT on CPU, whose kernel takes
  * one of two numerical routes, and ferrum mirrors both:
  *
- *  - online (attn_online.c): per query row, Q converted to K's vec_dot_type
+ *  - online (attn_online.c): per query row (up to four rows of one KV head
+ *    at a time, sharing its loads), Q converted to K's vec_dot_type
  *    (f16, or q8_0), KQ in ggml's f16 dot order (vec_f16.h) or through the
  *    q8_0 traits, online softmax with libm expf, V accumulated in an F16
  *    vector (F16 caches) or in f32 (quantized V). Used for fewer than
@@ -30,6 +31,7 @@
 
 #include "../../metal/ferrum_params.h"
 #include "quants.h"
+#include "vec_f16.h"
 
 #define FR_FA_TILE_Q 64u
 #define FR_FA_TILE_KV 64u
@@ -53,11 +55,17 @@ typedef struct fr_attn_ctx {
   uint8_t *scratch;
   uint64_t scratch_per_thread;
   uint64_t units;
+  uint32_t bundle; /* online: query heads per unit, <= FR_ATTN_HEADS */
   atomic_uint_fast64_t next;
 } fr_attn_ctx;
 
+/* query heads of one KV head that the online route scores together
+ * (fr_mad_heads_f16 holds all their accumulators in registers) */
+#define FR_ATTN_HEADS FR_MAD_HEADS_MAX
 uint64_t fr_attn_online_scratch(uint32_t head_dim);
-void fr_attn_online_row(const fr_attn_ctx *c, uint8_t *scratch, uint32_t token, uint32_t head);
+/* query heads [head0, head0 + n_heads) of one token, all of one KV head;
+ * n_heads <= FR_ATTN_HEADS */
+void fr_attn_online_heads(const fr_attn_ctx *c, uint8_t *scratch, uint32_t token, uint32_t head0, uint32_t n_heads);
 
 uint64_t fr_attn_tiled_scratch(uint32_t head_dim);
 void fr_attn_tiled_block(const fr_attn_ctx *c, uint8_t *scratch, uint32_t head, uint32_t token0, uint32_t n_rows);

@@ -18,7 +18,7 @@ static inline uint64_t pad64(uint64_t n) { return (n + 63) & ~(uint64_t)63; }
 
 /* F16/F32 caches go through the cache rows in runs of this many: all the
  * run's scores first (independent dot products), then its softmax factors,
- * then V with the accumulator held in registers (fr_mad_rows_f16). Row
+ * then V with the accumulators held in registers (fr_mad_heads_f16). Row
  * by row, each step waited on the one before (decode: ~50 cycles a row and
  * head on Zen 5). Same operations in the same order per element, so the
  * same bits. */
@@ -28,21 +28,32 @@ static inline void prefetch_rows(const uint8_t *p, uint64_t bytes) {
   for (uint64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
 }
 
-uint64_t fr_attn_online_scratch(uint32_t d) {
-  /* Q in vec_dot_type (<= 4 B/elem), f32 row rounded to f16, f16 and f32 accumulators, V as f32,
-   * a run's scores and factors */
-  return pad64((uint64_t)d * 4) + pad64((uint64_t)d * 2) * 2 + pad64((uint64_t)d * 4) * 2 + 3 * FR_ATTN_RUN * 4;
+/* one query head's part of the scratch, and the bundle's shared part */
+static uint64_t head_scratch(uint32_t d) {
+  /* Q in vec_dot_type (<= 4 B/elem), f16 and f32 accumulators, a run's scores and factors */
+  return pad64((uint64_t)d * 4) + pad64((uint64_t)d * 2) + pad64((uint64_t)d * 4) + 3 * FR_ATTN_RUN * 4;
+}
+static uint64_t shared_scratch(uint32_t d) {
+  /* an f32 K row rounded to f16, V as f32 */
+  return pad64((uint64_t)d * 2) + pad64((uint64_t)d * 4);
 }
 
+uint64_t fr_attn_online_scratch(uint32_t d) { return FR_ATTN_HEADS * head_scratch(d) + shared_scratch(d); }
+
 /* F16 and F32 caches (the latter rounded to f16 as read, as llama.cpp
- * casts it): scores, running max M and sum S, and acc16 over rows [0, n_kv) */
-static float online_f16(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const uint8_t *qq, uint16_t *row16,
-                        uint16_t *acc16, float *run) {
+ * casts it), for NH query heads of KV head g: scores, running max M[h] and
+ * sum S[h], and acc16[h] over rows [0, n_kv). Each head's numbers go through
+ * ggml's steps in ggml's order; the heads only share the loads and
+ * interleave their dependency chains. */
+static inline __attribute__((always_inline)) void online_f16(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv,
+                                                             const int NH, const uint8_t *const *qq, uint16_t *row16,
+                                                             uint16_t *const *acc16, float *const *run, float *S) {
   const fr_attn_params *p = c->p;
   const uint32_t d = p->head_dim;
   const int f32_cache = c->kv_type == FR_TYPE_F32;
-  float *score = run, *ms = run + FR_ATTN_RUN, *vs = run + 2 * FR_ATTN_RUN;
-  float S = 0.0f, M = -INFINITY;
+  float M[FR_ATTN_HEADS];
+  const float *ms[FR_ATTN_HEADS], *vs[FR_ATTN_HEADS];
+  for (int h = 0; h < NH; h++) S[h] = 0.0f, M[h] = -INFINITY, ms[h] = run[h] + FR_ATTN_RUN, vs[h] = run[h] + 2 * FR_ATTN_RUN;
   for (uint64_t r0 = 0; r0 < n_kv; r0 += FR_ATTN_RUN) {
     const uint32_t n = n_kv - r0 < FR_ATTN_RUN ? (uint32_t)(n_kv - r0) : FR_ATTN_RUN;
     const uint8_t *k = c->k + r0 * c->row_bytes + g * c->head_bytes;
@@ -62,24 +73,27 @@ static float online_f16(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const u
         fr_round_f16((const float *)krow, row16, d);
         krow = (const uint8_t *)row16;
       }
-      score[j] = fr_dot_f16(d, (const uint16_t *)krow, (const uint16_t *)qq) * p->scale;
+      for (int h = 0; h < NH; h++)
+        run[h][j] = fr_dot_f16(d, (const uint16_t *)krow, (const uint16_t *)qq[h]) * p->scale;
     }
-    for (uint32_t j = 0; j < n; j++) {
-      const float m_old = M;
-      ms[j] = vs[j] = 1.0f;
-      if (score[j] > M) {
-        M = score[j];
-        ms[j] = expf(m_old - M);
-      } else {
-        vs[j] = expf(score[j] - M);
+    /* ggml: if s > M { ms = expf(M - s); M = s } else vs = expf(s - M).
+     * Both arguments are -|s - M| (IEEE subtraction is exact under
+     * negation), so one expf per row, and no branch for the heads to
+     * mispredict. */
+    for (uint32_t j = 0; j < n; j++)
+      for (int h = 0; h < NH; h++) {
+        const float sc = run[h][j], m_old = M[h];
+        const int up = sc > m_old;
+        const float e = expf(-fabsf(sc - m_old));
+        const float msj = up ? e : 1.0f, vsj = up ? 1.0f : e;
+        run[h][FR_ATTN_RUN + j] = msj;
+        run[h][2 * FR_ATTN_RUN + j] = vsj;
+        M[h] = up ? sc : m_old;
+        S[h] = S[h] * msj + vsj;
       }
-      S = S * ms[j] + vs[j];
-    }
-    fr_mad_rows_f16(acc16, d, v, c->row_bytes, n, ms, vs, f32_cache);
+    fr_mad_heads_f16(acc16, NH, d, v, c->row_bytes, n, ms, vs, f32_cache);
   }
-  return S;
 }
-
 /* a Q8_0 cache: K scored through the q8_0 traits, V accumulated in f32,
  * one row at a time; returns S with acc32 holding the unscaled sum */
 static float online_q8_0(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const uint8_t *qq, float *acc32, float *v32) {
@@ -108,31 +122,45 @@ static float online_q8_0(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const 
   return S;
 }
 
-void fr_attn_online_row(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, uint32_t h) {
+void fr_attn_online_heads(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, uint32_t h0, uint32_t nh) {
   const fr_attn_params *p = c->p;
   const uint32_t d = p->head_dim;
-  const uint32_t g = h / (p->n_head / p->n_head_kv);
+  const uint32_t g = h0 / (p->n_head / p->n_head_kv);
 
-  uint8_t *qq = scratch;                                          /* Q in vec_dot_type */
-  uint16_t *row16 = (uint16_t *)(qq + pad64((uint64_t)d * 4));     /* an f32 K or V row rounded to f16 */
-  uint16_t *acc16 = (uint16_t *)((uint8_t *)row16 + pad64((uint64_t)d * 2));
-  float *acc32 = (float *)((uint8_t *)acc16 + pad64((uint64_t)d * 2));
-  float *v32 = (float *)((uint8_t *)acc32 + pad64((uint64_t)d * 4));
-  float *run = (float *)((uint8_t *)v32 + pad64((uint64_t)d * 4)); /* a run's scores and factors */
-
-  const float *q = c->q + ((uint64_t)t * p->n_head + h) * d;
-  c->q_convert(q, qq, d);
-  const uint64_t n_kv = (uint64_t)p->pos0 + t + 1;
-  float S;
-  if (c->kv_type == FR_TYPE_Q8_0) {
-    memset(acc32, 0, (size_t)d * sizeof(float));
-    S = online_q8_0(c, g, n_kv, qq, acc32, v32);
-  } else {
-    memset(acc16, 0, (size_t)d * sizeof(uint16_t));
-    S = online_f16(c, g, n_kv, qq, row16, acc16, run);
-    for (uint32_t i = 0; i < d; i++) acc32[i] = fr_h2f(acc16[i]);
+  uint16_t *row16 = (uint16_t *)scratch; /* an f32 K or V row rounded to f16 */
+  float *v32 = (float *)(scratch + pad64((uint64_t)d * 2));
+  uint8_t *qq[FR_ATTN_HEADS];
+  uint16_t *acc16[FR_ATTN_HEADS];
+  float *acc32[FR_ATTN_HEADS], *run[FR_ATTN_HEADS], S[FR_ATTN_HEADS];
+  for (uint32_t h = 0; h < nh; h++) {
+    uint8_t *hs = scratch + shared_scratch(d) + h * head_scratch(d);
+    qq[h] = hs; /* Q in vec_dot_type */
+    acc16[h] = (uint16_t *)(hs + pad64((uint64_t)d * 4));
+    acc32[h] = (float *)((uint8_t *)acc16[h] + pad64((uint64_t)d * 2));
+    run[h] = (float *)((uint8_t *)acc32[h] + pad64((uint64_t)d * 4)); /* a run's scores and factors */
+    c->q_convert(c->q + ((uint64_t)t * p->n_head + h0 + h) * d, qq[h], d);
   }
-  const float s_inv = S == 0.0f ? 0.0f : 1.0f / S;
-  float *out = c->dst + ((uint64_t)t * p->n_head + h) * d;
-  for (uint32_t i = 0; i < d; i++) out[i] = acc32[i] * s_inv;
+  const uint64_t n_kv = (uint64_t)p->pos0 + t + 1;
+  if (c->kv_type == FR_TYPE_Q8_0) {
+    for (uint32_t h = 0; h < nh; h++) {
+      memset(acc32[h], 0, (size_t)d * sizeof(float));
+      S[h] = online_q8_0(c, g, n_kv, qq[h], acc32[h], v32);
+    }
+  } else {
+    for (uint32_t h = 0; h < nh; h++) memset(acc16[h], 0, (size_t)d * sizeof(uint16_t));
+    const uint8_t *const *q = (const uint8_t *const *)qq;
+    switch (nh) {
+      case 1: online_f16(c, g, n_kv, 1, q, row16, acc16, run, S); break;
+      case 2: online_f16(c, g, n_kv, 2, q, row16, acc16, run, S); break;
+      case 3: online_f16(c, g, n_kv, 3, q, row16, acc16, run, S); break;
+      default: online_f16(c, g, n_kv, 4, q, row16, acc16, run, S); break;
+    }
+    for (uint32_t h = 0; h < nh; h++)
+      for (uint32_t i = 0; i < d; i++) acc32[h][i] = fr_h2f(acc16[h][i]);
+  }
+  for (uint32_t h = 0; h < nh; h++) {
+    const float s_inv = S[h] == 0.0f ? 0.0f : 1.0f / S[h];
+    float *out = c->dst + ((uint64_t)t * p->n_head + h0 + h) * d;
+    for (uint32_t i = 0; i < d; i++) out[i] = acc32[h][i] * s_inv;
+  }
 }

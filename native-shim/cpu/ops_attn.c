@@ -39,8 +39,13 @@ static void work_online(void *arg, int ith, int nth) {
   (void)nth;
   fr_attn_ctx *c = arg;
   uint8_t *scratch = c->scratch + (uint64_t)ith * c->scratch_per_thread;
-  for (uint64_t u; (u = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed)) < c->units;)
-    fr_attn_online_row(c, scratch, (uint32_t)(u / c->p->n_head), (uint32_t)(u % c->p->n_head));
+  const uint32_t per_kv = c->p->n_head / c->p->n_head_kv, bundles = (per_kv + c->bundle - 1) / c->bundle;
+  for (uint64_t u; (u = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed)) < c->units;) {
+    const uint32_t t = (uint32_t)(u / ((uint64_t)c->p->n_head_kv * bundles));
+    const uint32_t r = (uint32_t)(u % ((uint64_t)c->p->n_head_kv * bundles));
+    const uint32_t g = r / bundles, b = r % bundles, h0 = g * per_kv + b * c->bundle;
+    fr_attn_online_heads(c, scratch, t, h0, per_kv - b * c->bundle < c->bundle ? per_kv - b * c->bundle : c->bundle);
+  }
 }
 
 static void work_tiled(void *arg, int ith, int nth) {
@@ -79,8 +84,12 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
   c.scratch_per_thread = tiled ? fr_attn_tiled_scratch(p->head_dim) : fr_attn_online_scratch(p->head_dim);
   c.scratch = fr_scratch(dev, (size_t)(c.scratch_per_thread * (uint64_t)dev->n_threads));
   if (!c.scratch) return fr_fail_context(FR_E_NOMEM, "%s: ", k->name);
+  /* decode steps alternating between one head and four per unit: attention
+   * time -2 to -7% (TinyLlama, 8 heads per KV head), -17% (Qwen3, 2) on Zen 5 */
+  c.bundle = FR_ATTN_HEADS;
+  const uint32_t per_kv = p->n_head / p->n_head_kv;
   c.units = tiled ? (uint64_t)p->n_head * ((p->n_tokens + FR_FA_TILE_Q - 1) / FR_FA_TILE_Q)
-                  : (uint64_t)p->n_head * p->n_tokens;
+                  : (uint64_t)p->n_head_kv * ((per_kv + c.bundle - 1) / c.bundle) * p->n_tokens;
   atomic_init(&c.next, 0);
   const uint64_t work = (uint64_t)p->n_head * p->n_tokens * p->head_dim * ((uint64_t)p->pos0 + p->n_tokens);
   fr_parallel(dev, tiled ? work_tiled : work_online, &c, work);

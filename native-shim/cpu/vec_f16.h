@@ -84,66 +84,77 @@ static inline float fr_dot_f16(uint32_t n, const uint16_t *x, const uint16_t *y)
 
 /*
  * The V side of n consecutive cache rows (row j at v + j * stride, f16, or
- * f32 rounded to f16 as read): for each j in turn, acc = f16(acc * ms[j])
- * where ms[j] != 1, then acc = f16(fma(v_j, vs[j], acc)): ggml's
- * ggml_vec_scale_f16 and ggml_vec_mad_f16 per row, so the same bits, with
- * each run of acc held in registers across all n rows instead of a store
- * and a reload per row. FR_MAD_ROWS_RUN makes one run of G vectors
- * of acc (G <= 8) for a vector type V of L floats, from its f16
- * load/store/round and f32 ops: once 8 lanes wide, once 16.
+ * f32 rounded to f16 as read) for NH <= FR_MAD_HEADS_MAX query heads that
+ * share one KV head: for each j in turn and each head h, acc[h] =
+ * f16(acc[h] * ms[h][j]) where ms[h][j] != 1, then acc[h] =
+ * f16(fma(v_j, vs[h][j], acc[h])): ggml's ggml_vec_scale_f16 and
+ * ggml_vec_mad_f16 per row and head, so the same bits. Each run of the
+ * accumulators stays in registers across all n rows, each row's V is loaded
+ * once for all heads, and the heads' dependency chains (a rounding after
+ * every multiply-add) interleave instead of running one after another. FR_MAD_HEADS_RUN makes one run of G vectors of L floats
+ * at element offset i of every head.
  */
-#define FR_MAD_ROWS_RUN(name, V, L, load_h, store_h, round_h, loadu_ps, set1_ps, mul_ps, fmadd_ps)                  \
-  static inline __attribute__((always_inline)) void name(uint16_t *acc, const int G, const uint8_t *v,              \
-                                                         uint64_t stride, uint32_t n, const float *ms, const float *vs, \
-                                                         int f32) {                                                  \
-    V a[8];                                                                                                           \
-    for (int g = 0; g < G; g++) a[g] = load_h(acc + L * g);                                                           \
-    for (uint32_t j = 0; j < n; j++) {                                                                                \
-      const uint8_t *row = v + j * stride;                                                                            \
-      if (ms[j] != 1.0f) {                                                                                            \
-        const V m = set1_ps(ms[j]);                                                                                   \
-        for (int g = 0; g < G; g++) a[g] = round_h(mul_ps(a[g], m));                                                  \
-      }                                                                                                               \
-      const V s = set1_ps(vs[j]);                                                                                     \
-      for (int g = 0; g < G; g++) {                                                                                   \
-        const V x = f32 ? round_h(loadu_ps((const float *)row + L * g)) : load_h((const uint16_t *)row + L * g);      \
-        a[g] = round_h(fmadd_ps(x, s, a[g]));                                                                         \
-      }                                                                                                               \
-    }                                                                                                                 \
-    for (int g = 0; g < G; g++) store_h(acc + L * g, a[g]);                                                           \
+#define FR_MAD_HEADS_MAX 4
+#define FR_MAD_HEADS_RUN(name, V, L, load_h, store_h, round_h, loadu_ps, set1_ps, mul_ps, fmadd_ps)                   \
+  static inline __attribute__((always_inline)) void name(uint16_t *const *acc, const int NH, const int G, uint32_t i,  \
+                                                         const uint8_t *v, uint64_t stride, uint32_t n,                \
+                                                         const float *const *ms, const float *const *vs, int f32) {    \
+    V a[FR_MAD_HEADS_MAX][4];                                                                                          \
+    for (int h = 0; h < NH; h++)                                                                                       \
+      for (int g = 0; g < G; g++) a[h][g] = load_h(acc[h] + i + L * g);                                                \
+    for (uint32_t j = 0; j < n; j++) {                                                                                 \
+      const uint8_t *row = v + j * stride;                                                                             \
+      V x[4];                                                                                                          \
+      for (int g = 0; g < G; g++)                                                                                      \
+        x[g] = f32 ? round_h(loadu_ps((const float *)row + L * g)) : load_h((const uint16_t *)row + L * g);            \
+      for (int h = 0; h < NH; h++) {                                                                                   \
+        if (ms[h][j] != 1.0f) {                                                                                        \
+          const V m = set1_ps(ms[h][j]);                                                                               \
+          for (int g = 0; g < G; g++) a[h][g] = round_h(mul_ps(a[h][g], m));                                          \
+        }                                                                                                              \
+        const V s = set1_ps(vs[h][j]);                                                                                 \
+        for (int g = 0; g < G; g++) a[h][g] = round_h(fmadd_ps(x[g], s, a[h][g]));                                     \
+      }                                                                                                                \
+    }                                                                                                                  \
+    for (int h = 0; h < NH; h++)                                                                                       \
+      for (int g = 0; g < G; g++) store_h(acc[h] + i + L * g, a[h][g]);                                                \
   }
 
 #if FR_VEC_F16_AVX512
-FR_MAD_ROWS_RUN(fr_mad_rows_run16, __m512, 16, fr_load16h, fr_store16h, fr_round16h, _mm512_loadu_ps, _mm512_set1_ps,
-                _mm512_mul_ps, _mm512_fmadd_ps)
+FR_MAD_HEADS_RUN(fr_mad_heads_run16, __m512, 16, fr_load16h, fr_store16h, fr_round16h, _mm512_loadu_ps, _mm512_set1_ps,
+                 _mm512_mul_ps, _mm512_fmadd_ps)
 #endif
 #if FR_VEC_F16_AVX2
-FR_MAD_ROWS_RUN(fr_mad_rows_run, __m256, 8, fr_load8h, fr_store8h, fr_round8h, _mm256_loadu_ps, _mm256_set1_ps,
-                _mm256_mul_ps, _mm256_fmadd_ps)
+FR_MAD_HEADS_RUN(fr_mad_heads_run8, __m256, 8, fr_load8h, fr_store8h, fr_round8h, _mm256_loadu_ps, _mm256_set1_ps,
+                 _mm256_mul_ps, _mm256_fmadd_ps)
 #endif
 
-static inline void fr_mad_rows_f16(uint16_t *acc, uint32_t d, const uint8_t *v, uint64_t stride, uint32_t n,
-                                   const float *ms, const float *vs, int f32) {
+/* NH is a constant at every call site (always_inline): the register
+ * arrays above are then fixed in size */
+static inline __attribute__((always_inline)) void fr_mad_heads_f16(uint16_t *const *acc, const int NH, uint32_t d,
+                                                                   const uint8_t *v, uint64_t stride, uint32_t n,
+                                                                   const float *const *ms, const float *const *vs,
+                                                                   int f32) {
   uint32_t i = 0;
 #if FR_VEC_F16_AVX2
   const uint64_t elem = f32 ? 4 : 2;
 #if FR_VEC_F16_AVX512
-  for (; i + 64 <= d; i += 64) fr_mad_rows_run16(acc + i, 4, v + i * elem, stride, n, ms, vs, f32);
-  for (; i + 16 <= d; i += 16) fr_mad_rows_run16(acc + i, 1, v + i * elem, stride, n, ms, vs, f32);
+  for (; i + 64 <= d; i += 64) fr_mad_heads_run16(acc, NH, 4, i, v + i * elem, stride, n, ms, vs, f32);
+  for (; i + 16 <= d; i += 16) fr_mad_heads_run16(acc, NH, 1, i, v + i * elem, stride, n, ms, vs, f32);
 #else
-  for (; i + 64 <= d; i += 64) fr_mad_rows_run(acc + i, 8, v + i * elem, stride, n, ms, vs, f32);
-  for (; i + 32 <= d; i += 32) fr_mad_rows_run(acc + i, 4, v + i * elem, stride, n, ms, vs, f32);
+  for (; i + 16 <= d; i += 16) fr_mad_heads_run8(acc, NH, 2, i, v + i * elem, stride, n, ms, vs, f32);
 #endif
-  for (; i + 8 <= d; i += 8) fr_mad_rows_run(acc + i, 1, v + i * elem, stride, n, ms, vs, f32);
+  for (; i + 8 <= d; i += 8) fr_mad_heads_run8(acc, NH, 1, i, v + i * elem, stride, n, ms, vs, f32);
 #endif
-  for (uint32_t j = 0; j < n && i < d; j++) {
-    const uint8_t *row = v + j * stride;
-    for (uint32_t e = i; e < d; e++) {
-      if (ms[j] != 1.0f) acc[e] = fr_f2h(fr_h2f(acc[e]) * ms[j]);
-      const float x = f32 ? fr_h2f(fr_f2h(((const float *)row)[e])) : fr_h2f(((const uint16_t *)row)[e]);
-      acc[e] = fr_f2h(fmaf(x, vs[j], fr_h2f(acc[e])));
+  for (int h = 0; h < NH; h++)
+    for (uint32_t j = 0; j < n && i < d; j++) {
+      const uint8_t *row = v + j * stride;
+      for (uint32_t e = i; e < d; e++) {
+        if (ms[h][j] != 1.0f) acc[h][e] = fr_f2h(fr_h2f(acc[h][e]) * ms[h][j]);
+        const float x = f32 ? fr_h2f(fr_f2h(((const float *)row)[e])) : fr_h2f(((const uint16_t *)row)[e]);
+        acc[h][e] = fr_f2h(fmaf(x, vs[h][j], fr_h2f(acc[h][e])));
+      }
     }
-  }
 }
 
 /* y = f16(x) */

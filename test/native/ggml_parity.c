@@ -359,6 +359,11 @@ int main(int argc, char **argv) {
     p_attn("f32", 8, 4, d, 55, 0, -1), p_attn("f32", 8, 4, d, 64, 100, -1);
   }
   p_attn("f16", 4, 2, 12, 65, 0, -1), p_attn("f16", 8, 8, 128, 1, 150, -1), p_attn("f16", 8, 4, 32, 1, 200, -1);
+  /* the online route scores up to four query heads of a KV head together:
+   * 8 per KV head (two bundles of four, TinyLlama's decode), 6 (four and
+   * two), 3 and 5 (a bundle of three; four and one) */
+  p_attn("f16", 32, 4, 64, 1, 100, -1), p_attn("f16", 12, 2, 48, 3, 20, -1), p_attn("f32", 12, 4, 16, 1, 70, -1);
+  p_attn("f16", 10, 2, 128, 2, 40, -1), p_attn("f32", 10, 2, 64, 1, 9, -1);
   /* quantized cache: q8_0 K dots (ggml's vec_dot order), f32 V accumulator */
   p_attn("q8_0", 8, 4, 32, 1, 50, -1), p_attn("q8_0", 8, 4, 64, 70, 0, -1), p_attn("q8_0", 8, 4, 128, 20, 5, -1);
   /* weights: 1 token goes through ggml's vec_dot, 2+ through
