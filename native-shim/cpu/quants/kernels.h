@@ -351,6 +351,13 @@ static inline __m512i frq_bcast4x16(const int8_t *p) {
   memcpy(&v, p, 4);
   return _mm512_set1_epi32(v);
 }
+/* the one-token kernels that hold two consecutive 32-byte runs of the
+ * same eight rows in a zmm: p[0..3] in the low eight lanes, p[4..7] in the
+ * high eight */
+static inline __m512i frq_bcast4_halves(const int8_t *p) {
+  return _mm512_permutexvar_epi32(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                  _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)p)));
+}
 
 /* A sixteen-row entry point (fr_gemm2_r8_fn) over a pair kernel, as
  * FR_R8_GEMM_ENTRY: runs of four tokens, then a tail of one to three. */

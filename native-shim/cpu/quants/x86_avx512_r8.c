@@ -180,12 +180,6 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
  * eight rows (run 2p in the low half, 2p+1 in the high), each half against
  * its own four activation bytes; the halves' products share a scale, so
  * they are folded once a block. One weight stream, as gemm6_nt. */
-static inline __m512i q6_bcast8(const int8_t *a) {
-  /* bytes a[0..3] to the low eight lanes, a[4..7] to the high eight */
-  return _mm512_permutexvar_epi32(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
-                                  _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)a)));
-}
-
 static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, const fr_block_q8_K *restrict y) {
   const int nb = n / FR_QK_K;
   const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
@@ -216,7 +210,7 @@ static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, con
           v[2] = _mm512_ternarylogic_epi32(m4, _mm512_srli_epi16(q0, 4), _mm512_and_si512(qh, m30), 0xca);
           v[3] = _mm512_ternarylogic_epi32(m4, _mm512_srli_epi16(q1, 4), _mm512_and_si512(_mm512_srli_epi16(qh, 2), m30), 0xca);
           const int8_t *a = y->qs + 128 * h + 4 * (g + gg);
-          for (int c = 0; c < 4; c++) s32[c] = _mm512_dpbusd_epi32(s32[c], v[c], q6_bcast8(a + 32 * c));
+          for (int c = 0; c < 4; c++) s32[c] = _mm512_dpbusd_epi32(s32[c], v[c], frq_bcast4_halves(a + 32 * c));
         }
         for (int c = 0; c < 4; c++) {
           const int jj = j + 2 * c;

@@ -145,7 +145,48 @@ static inline __attribute__((always_inline)) void q8_0_nt(int n, const int nt, f
   for (int t = 0; t < nt; t++) _mm256_storeu_ps(s + t * s_stride, acc[t]);
 }
 
+#if FR_QUANTS_AVX512
+/* Q4_0, one token (decode): the integers of q4_0_nt with a third fewer
+ * vector instructions. A zmm holds two consecutive 32-byte runs of the same
+ * eight rows (runs 2p and 2p+1 in its halves), each half against its own
+ * activation bytes; the halves are folded once a block. One stream. */
+static void q4_0_wide1(int n, float *s, const fr_block_q4_0_r8 *restrict x, const fr_block_q8_0 *restrict y) {
+  const int nb = n / FR_QK4_0;
+  const __m512i m4 = _mm512_set1_epi8(0x0f);
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < nb; i++, y++) {
+    frq_prefetch_lines((const char *)(x + i) + Q0_PREFETCH, 3);
+    __m512i bsum = _mm512_setzero_si512();
+    for (int g = 0; g < 4; g += 2) {
+      const __m512i q = _mm512_loadu_si512(x[i].qs[g]);
+      bsum = _mm512_dpbusd_epi32(bsum, _mm512_and_si512(q, m4), frq_bcast4_halves(y->qs + 4 * g));
+      bsum = _mm512_dpbusd_epi32(bsum, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), frq_bcast4_halves(y->qs + 16 + 4 * g));
+    }
+    const __m256i folded = _mm256_add_epi32(_mm512_castsi512_si256(bsum), _mm512_extracti64x4_epi64(bsum, 1));
+    const __m256i isum = _mm256_sub_epi32(folded, sum8_q8_0(y));
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, bcast_half(&y->d)), acc);
+  }
+  _mm256_storeu_ps(s, acc);
+}
+
+/* FR_R8_GEMM_ENTRY, with one token on q4_0_wide1: against q4_0_nt,
+ * decode steps 0.972 and 0.978 of the time (TinyLlama Q4_0, Zen 5, steps
+ * alternating between the two in one process) */
+void fr_gemm_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
+  if (nt == 1) {
+    q4_0_wide1(n, s, w, act);
+    return;
+  }
+  const uint8_t *a = act;
+  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) q4_0_nt(n, 4, s, s_stride, w, a, a_stride);
+  if (nt == 3) q4_0_nt(n, 3, s, s_stride, w, a, a_stride);
+  if (nt == 2) q4_0_nt(n, 2, s, s_stride, w, a, a_stride);
+  if (nt == 1) q4_0_nt(n, 1, s, s_stride, w, a, a_stride);
+}
+#else
 FR_R8_GEMM_ENTRY(fr_gemm_q4_0_r8_q8_0, q4_0_nt)
+#endif
 
 #if FR_QUANTS_AVX512
 /* a block's float step for sixteen rows, as the eight-row kernels take it
