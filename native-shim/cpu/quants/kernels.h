@@ -322,13 +322,25 @@ static inline __attribute__((always_inline)) void frq_prefetch_lines(const void 
 /* An r8 gemm entry point over a kernel specialised by token count: nt
  * tokens as runs of four, then a tail of one to three (the kernel is
  * always_inline, so each count is compiled with its own registers). */
+#define FR_R8_GEMM_TOKENS(kernel)                                                                               \
+  const uint8_t *a = act;                                                                                       \
+  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) kernel(n, 4, s, s_stride, w, a, a_stride);     \
+  if (nt == 3) kernel(n, 3, s, s_stride, w, a, a_stride);                                                       \
+  if (nt == 2) kernel(n, 2, s, s_stride, w, a, a_stride);                                                       \
+  if (nt == 1) kernel(n, 1, s, s_stride, w, a, a_stride);
 #define FR_R8_GEMM_ENTRY(name, kernel)                                                                          \
   void name(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {         \
-    const uint8_t *a = act;                                                                                     \
-    for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) kernel(n, 4, s, s_stride, w, a, a_stride);   \
-    if (nt == 3) kernel(n, 3, s, s_stride, w, a, a_stride);                                                     \
-    if (nt == 2) kernel(n, 2, s, s_stride, w, a, a_stride);                                                     \
-    if (nt == 1) kernel(n, 1, s, s_stride, w, a, a_stride);                                                     \
+    FR_R8_GEMM_TOKENS(kernel)                                                                                   \
+  }
+/* the same, with a call for one token (decode) going to a kernel of its
+ * own: one(n, s, weight blocks, activation blocks) */
+#define FR_R8_GEMM_ENTRY_ONE(name, kernel, one, wblock, ablock)                                                 \
+  void name(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {         \
+    if (nt == 1) {                                                                                              \
+      one(n, s, (const wblock *)w, (const ablock *)act);                                                        \
+      return;                                                                                                   \
+    }                                                                                                           \
+    FR_R8_GEMM_TOKENS(kernel)                                                                                   \
   }
 
 #if FR_QUANTS_AVX512

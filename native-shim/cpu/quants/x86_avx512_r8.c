@@ -231,21 +231,11 @@ static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, con
   _mm256_storeu_ps(s, acc);
 }
 
-/* FR_R8_GEMM_ENTRY, with decode's one token on gemm6_wide1: against
+/* one token (decode) on gemm6_wide1: against
  * gemm6_nt at one token, 10-12% less Q6_K time a decode step (Zen 5,
  * steps alternating between the two in one process; TinyLlama and Qwen3
  * Q4_K_M, whose output and some ffn_down matrices are Q6_K) */
-void fr_gemm_q6_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
-  if (nt == 1) {
-    gemm6_wide1(n, s, w, act);
-    return;
-  }
-  const uint8_t *a = act;
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) gemm6_nt(n, 4, s, s_stride, w, a, a_stride);
-  if (nt == 3) gemm6_nt(n, 3, s, s_stride, w, a, a_stride);
-  if (nt == 2) gemm6_nt(n, 2, s, s_stride, w, a, a_stride);
-  if (nt == 1) gemm6_nt(n, 1, s, s_stride, w, a, a_stride);
-}
+FR_R8_GEMM_ENTRY_ONE(fr_gemm_q6_K_r8_q8_K, gemm6_nt, gemm6_wide1, fr_block_q6_K_r8, fr_block_q8_K)
 
 /* Q4_K, one token (decode): two consecutive runs of the same eight rows per
  * zmm, each half against its own activation bytes, folded before the
@@ -287,18 +277,7 @@ static void gemm_wide1(int n, float *s, const fr_block_q4_K_r8 *restrict x, cons
   _mm256_storeu_ps(s, _mm256_sub_ps(acc, macc));
 }
 
-/* FR_R8_GEMM_ENTRY, with one token on gemm_wide1 */
-void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
-  if (nt == 1) {
-    gemm_wide1(n, s, w, act);
-    return;
-  }
-  const uint8_t *a = act;
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) gemm_nt(n, 4, s, s_stride, w, a, a_stride);
-  if (nt == 3) gemm_nt(n, 3, s, s_stride, w, a, a_stride);
-  if (nt == 2) gemm_nt(n, 2, s, s_stride, w, a, a_stride);
-  if (nt == 1) gemm_nt(n, 1, s, s_stride, w, a, a_stride);
-}
+FR_R8_GEMM_ENTRY_ONE(fr_gemm_q4_K_r8_q8_K, gemm_nt, gemm_wide1, fr_block_q4_K_r8, fr_block_q8_K)
 
 /*
  * Sixteen rows per pass (prefill): two consecutive r8 groups, A's eight

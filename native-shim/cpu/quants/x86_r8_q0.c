@@ -170,20 +170,10 @@ static void q4_0_wide1(int n, float *s, const fr_block_q4_0_r8 *restrict x, cons
   _mm256_storeu_ps(s, acc);
 }
 
-/* FR_R8_GEMM_ENTRY, with one token on q4_0_wide1: against q4_0_nt,
+/* one token (decode) on q4_0_wide1: against q4_0_nt,
  * decode steps 0.972 and 0.978 of the time (TinyLlama Q4_0, Zen 5, steps
  * alternating between the two in one process) */
-void fr_gemm_q4_0_r8_q8_0(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
-  if (nt == 1) {
-    q4_0_wide1(n, s, w, act);
-    return;
-  }
-  const uint8_t *a = act;
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) q4_0_nt(n, 4, s, s_stride, w, a, a_stride);
-  if (nt == 3) q4_0_nt(n, 3, s, s_stride, w, a, a_stride);
-  if (nt == 2) q4_0_nt(n, 2, s, s_stride, w, a, a_stride);
-  if (nt == 1) q4_0_nt(n, 1, s, s_stride, w, a, a_stride);
-}
+FR_R8_GEMM_ENTRY_ONE(fr_gemm_q4_0_r8_q8_0, q4_0_nt, q4_0_wide1, fr_block_q4_0_r8, fr_block_q8_0)
 #else
 FR_R8_GEMM_ENTRY(fr_gemm_q4_0_r8_q8_0, q4_0_nt)
 #endif
