@@ -39,7 +39,7 @@ static void work_online(void *arg, int ith, int nth) {
   (void)nth;
   fr_attn_ctx *c = arg;
   uint8_t *scratch = c->scratch + (uint64_t)ith * c->scratch_per_thread;
-  const uint32_t per_kv = c->p->n_head / c->p->n_head_kv, bundles = (per_kv + c->bundle - 1) / c->bundle;
+  const uint32_t per_kv = c->p->n_head / c->p->n_head_kv, bundles = c->bundles;
   for (uint64_t u; (u = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed)) < c->units;) {
     const uint32_t t = (uint32_t)(u / ((uint64_t)c->p->n_head_kv * bundles));
     const uint32_t r = (uint32_t)(u % ((uint64_t)c->p->n_head_kv * bundles));
@@ -87,9 +87,9 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
   /* decode steps alternating between one head and four per unit: attention
    * time -2 to -7% (TinyLlama, 8 heads per KV head), -17% (Qwen3, 2) on Zen 5 */
   c.bundle = FR_ATTN_HEADS;
-  const uint32_t per_kv = p->n_head / p->n_head_kv;
+  c.bundles = (p->n_head / p->n_head_kv + c.bundle - 1) / c.bundle;
   c.units = tiled ? (uint64_t)p->n_head * ((p->n_tokens + FR_FA_TILE_Q - 1) / FR_FA_TILE_Q)
-                  : (uint64_t)p->n_head_kv * ((per_kv + c.bundle - 1) / c.bundle) * p->n_tokens;
+                  : (uint64_t)p->n_head_kv * c.bundles * p->n_tokens;
   atomic_init(&c.next, 0);
   const uint64_t work = (uint64_t)p->n_head * p->n_tokens * p->head_dim * ((uint64_t)p->pos0 + p->n_tokens);
   fr_parallel(dev, tiled ? work_tiled : work_online, &c, work);

@@ -91,8 +91,9 @@ static inline float fr_dot_f16(uint32_t n, const uint16_t *x, const uint16_t *y)
  * ggml_vec_mad_f16 per row and head, so the same bits. Each run of the
  * accumulators stays in registers across all n rows, each row's V is loaded
  * once for all heads, and the heads' dependency chains (a rounding after
- * every multiply-add) interleave instead of running one after another. FR_MAD_HEADS_RUN makes one run of G vectors of L floats
- * at element offset i of every head.
+ * every multiply-add) interleave instead of running one after another.
+ * FR_MAD_HEADS_RUN makes one run of G vectors of L floats at element
+ * offset i of every head.
  */
 #define FR_MAD_HEADS_MAX 4
 #define FR_MAD_HEADS_RUN(name, V, L, load_h, store_h, round_h, loadu_ps, set1_ps, mul_ps, fmadd_ps)                   \

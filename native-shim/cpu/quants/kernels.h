@@ -370,6 +370,10 @@ static inline __m512i frq_bcast4_halves(const int8_t *p) {
   return _mm512_permutexvar_epi32(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
                                   _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)p)));
 }
+/* and their two halves' int32 lanes added: row r's sum in lane r */
+static inline __m256i frq_fold_halves(__m512i v) {
+  return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+}
 
 /* A sixteen-row entry point (fr_gemm2_r8_fn) over a pair kernel, as
  * FR_R8_GEMM_ENTRY: runs of four tokens, then a tail of one to three. */

@@ -162,8 +162,7 @@ static void q4_0_wide1(int n, float *s, const fr_block_q4_0_r8 *restrict x, cons
       bsum = _mm512_dpbusd_epi32(bsum, _mm512_and_si512(q, m4), frq_bcast4_halves(y->qs + 4 * g));
       bsum = _mm512_dpbusd_epi32(bsum, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), frq_bcast4_halves(y->qs + 16 + 4 * g));
     }
-    const __m256i folded = _mm256_add_epi32(_mm512_castsi512_si256(bsum), _mm512_extracti64x4_epi64(bsum, 1));
-    const __m256i isum = _mm256_sub_epi32(folded, sum8_q8_0(y));
+    const __m256i isum = _mm256_sub_epi32(frq_fold_halves(bsum), sum8_q8_0(y));
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, bcast_half(&y->d)), acc);
   }
