@@ -55,8 +55,7 @@ typedef struct fr_attn_ctx {
   uint8_t *scratch;
   uint64_t scratch_per_thread;
   uint64_t units;
-  uint32_t bundle;  /* online: query heads per unit, <= FR_ATTN_HEADS */
-  uint32_t bundles; /* online: units per KV head and token */
+  uint32_t bundles; /* online: units per KV head and token, FR_ATTN_HEADS query heads each (the last fewer) */
   atomic_uint_fast64_t next;
 } fr_attn_ctx;
 

@@ -94,6 +94,7 @@ static inline __attribute__((always_inline)) void online_f16(const fr_attn_ctx *
     fr_mad_heads_f16(acc16, NH, d, v, c->row_bytes, n, ms, vs, f32_cache);
   }
 }
+
 /* a Q8_0 cache: K scored through the q8_0 traits, V accumulated in f32,
  * one row at a time; returns S with acc32 holding the unscaled sum */
 static float online_q8_0(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const uint8_t *qq, float *acc32, float *v32) {

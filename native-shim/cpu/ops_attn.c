@@ -43,8 +43,9 @@ static void work_online(void *arg, int ith, int nth) {
   for (uint64_t u; (u = atomic_fetch_add_explicit(&c->next, 1, memory_order_relaxed)) < c->units;) {
     const uint32_t t = (uint32_t)(u / ((uint64_t)c->p->n_head_kv * bundles));
     const uint32_t r = (uint32_t)(u % ((uint64_t)c->p->n_head_kv * bundles));
-    const uint32_t g = r / bundles, b = r % bundles, h0 = g * per_kv + b * c->bundle;
-    fr_attn_online_heads(c, scratch, t, h0, per_kv - b * c->bundle < c->bundle ? per_kv - b * c->bundle : c->bundle);
+    const uint32_t g = r / bundles, b = r % bundles, h0 = g * per_kv + b * FR_ATTN_HEADS;
+    const uint32_t left = per_kv - b * FR_ATTN_HEADS;
+    fr_attn_online_heads(c, scratch, t, h0, left < FR_ATTN_HEADS ? left : FR_ATTN_HEADS);
   }
 }
 
@@ -86,8 +87,7 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
   if (!c.scratch) return fr_fail_context(FR_E_NOMEM, "%s: ", k->name);
   /* decode steps alternating between one head and four per unit: attention
    * time -2 to -7% (TinyLlama, 8 heads per KV head), -17% (Qwen3, 2) on Zen 5 */
-  c.bundle = FR_ATTN_HEADS;
-  c.bundles = (p->n_head / p->n_head_kv + c.bundle - 1) / c.bundle;
+  c.bundles = (p->n_head / p->n_head_kv + FR_ATTN_HEADS - 1) / FR_ATTN_HEADS;
   c.units = tiled ? (uint64_t)p->n_head * ((p->n_tokens + FR_FA_TILE_Q - 1) / FR_FA_TILE_Q)
                   : (uint64_t)p->n_head_kv * c.bundles * p->n_tokens;
   atomic_init(&c.next, 0);
