@@ -4,7 +4,9 @@
 // Builds the CPU library once more with -DFR_PLAN_PROFILE (native-shim/cpu/
 // plan_profile.h) into ~/.cache/ferrum/step-profile/, runs `ferrum bench -p 0
 // -n N` on it and prints the table the library writes at exit: microseconds
-// a step per op, for even (A) and odd (B) steps.
+// a step per op, for even (A) and odd (B) steps; mul_mat rows are split by
+// weight size (attn_output and ffn_down apart) and show the GB/s at which
+// their weights streamed.
 //
 //   node scripts/step-profile.mjs MODEL.gguf [-n 128] [-r 3] [-t 2] [--cflags "-DMY_SWITCH=1"]
 //

@@ -113,7 +113,8 @@ describe.skipIf(!cc)('native CPU runtime', () => {
     expect(summary(run.stdout).failed).toBe(0);
     const table = run.stderr.slice(run.stderr.indexOf('step profile'));
     expect(table, run.stderr).toMatch(/^step profile \(FR_PLAN_PROFILE\): [1-9]\d* steps A \(even\), [1-9]\d* B \(odd\)/);
-    expect(table).toMatch(/^mul_mat_\S+ \+\d grouped\s+[\d.]+\s+[\d.]+\s+[\d.]+$/m);
+    /* a grouped mul_mat row: its weight MB, us for A and B, calls a step, GB/s */
+    expect(table).toMatch(/^mul_mat_\S+ \+\d grouped [\d.]+ MB\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+$/m);
     expect(table).toMatch(/^step\s+[\d.]+\s+[\d.]+\s+B\/A \d+\.\d{4}$/m);
   });
 

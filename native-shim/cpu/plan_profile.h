@@ -23,8 +23,9 @@ extern int fr_plan_step_b;
 uint64_t fr_plan_profile_now(void);
 /* at the start of a replay: picks A or B */
 void fr_plan_profile_step_begin(void);
-/* `n_grouped` ops from one starting at t0 (mul_mat groups run as one) */
-void fr_plan_profile_op(const char *name, uint32_t n_grouped, uint64_t t0);
+/* `n_grouped` ops from one starting at t0 (mul_mat groups run as one),
+ * reading `weight_bytes` of weights (0 for ops without) */
+void fr_plan_profile_op(const char *name, uint32_t n_grouped, uint64_t weight_bytes, uint64_t t0);
 void fr_plan_profile_step_end(uint64_t t0);
 #endif
 
