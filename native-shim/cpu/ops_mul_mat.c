@@ -409,3 +409,34 @@ const fr_kernel_desc fr_op_mul_mat_r8 = {
     .run = run,
     .available = r8_available,
 };
+
+int fr_is_mul_mat(const fr_bound_op *op) { return op->k->run == run; }
+
+int fr_mul_mat_worker_span(const fr_device *dev, const fr_bound_op *ops, uint32_t n, uint64_t cap,
+                           const uint8_t **start, uint64_t *bytes) {
+  uint64_t units = 0, work = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const fr_mul_mat_params *p = ops[i].params;
+    if (p->n_tokens != 1) return 0;
+    units += ((uint64_t)p->n_rows + FR_R8_ROWS - 1) / FR_R8_ROWS;
+    work += (uint64_t)p->n_rows * p->n_cols;
+  }
+  /* run_group's regions: thread t streams fr_split(units, t, nth) */
+  const int nth = fr_parallel_threads(dev, work);
+  if (nth < 2) return 0;
+  uint64_t a, b;
+  fr_split(units, nth - 1, nth, &a, &b);
+  for (uint32_t i = 0; i < n; i++) {
+    const fr_mul_mat_params *p = ops[i].params;
+    const uint64_t mu = ((uint64_t)p->n_rows + FR_R8_ROWS - 1) / FR_R8_ROWS;
+    if (a < mu) {
+      const uint64_t off = a * FR_R8_ROWS * p->row_bytes, total = w_extent(p);
+      if (off >= total) return 0;
+      *start = ops[i].views[0].ptr + off;
+      *bytes = total - off < cap ? total - off : cap;
+      return 1;
+    }
+    a -= mu;
+  }
+  return 0;
+}

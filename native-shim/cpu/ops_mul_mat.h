@@ -20,5 +20,13 @@ uint32_t fr_mul_mat_group_len(const fr_bound_op *ops, uint32_t n_avail);
 /* Runs ops[0..n) as fr_mul_mat_group_len found them; same results as
  * running them one by one. */
 int32_t fr_mul_mat_run_group(fr_device *dev, const fr_bound_op *ops, uint32_t n);
+/* 1 when op is a mul_mat (either layout) */
+int fr_is_mul_mat(const fr_bound_op *op);
+/* For a one-token group ops[0..n) that runs on several threads: the weights
+ * the last thread streams first (from the start of its region to the end of
+ * the member it lies in, at most `cap` bytes) in *start / *bytes, and 1;
+ * else 0. Idle workers prefetch them (fr_pool_prefetch). */
+int fr_mul_mat_worker_span(const fr_device *dev, const fr_bound_op *ops, uint32_t n, uint64_t cap,
+                           const uint8_t **start, uint64_t *bytes);
 
 #endif

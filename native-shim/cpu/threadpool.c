@@ -23,6 +23,10 @@
  * condvar: a decode step is hundreds of small ops back to back, and a
  * futex wake per op (~5-20 us) would cost more than many of the ops
  * themselves. Once the model goes idle the workers sleep and cost nothing.
+ * While they spin, workers prefetch whatever span fr_pool_prefetch last
+ * set: at decode, the serial ops between two matmuls (norms, rope, the
+ * activation quantization) leave memory idle, and the next matmul's
+ * weights a worker is about to stream are then already on their way.
  * Sleeping and waking use the store-then-load pattern on seq_cst atomics
  * on both sides (state vs sleepers, active count vs main_waiting), so a
  * waker either sees the sleeper or the sleeper sees the new work.
@@ -65,6 +69,9 @@ struct fr_pool {
   void *arg;
   _Alignas(64) _Atomic uint64_t state;
   _Alignas(64) atomic_int next_part;
+  /* fr_pool_prefetch's span: the next line to prefetch, and its end */
+  _Alignas(64) _Atomic uintptr_t pf_next;
+  _Atomic uintptr_t pf_end;
   _Alignas(64) atomic_int sleepers;
   atomic_int main_waiting;
   atomic_bool stop;
@@ -79,12 +86,26 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* lines an idle worker prefetches between two looks at the job state */
+#define FR_PF_LINES 8u
+
+/* a few lines of the prefetch span, if any are left; 0 when none */
+static int prefetch_some(fr_pool *p) {
+  const uintptr_t end = atomic_load_explicit(&p->pf_end, memory_order_acquire);
+  if (atomic_load_explicit(&p->pf_next, memory_order_relaxed) >= end) return 0;
+  const uintptr_t at = atomic_fetch_add_explicit(&p->pf_next, 64 * FR_PF_LINES, memory_order_relaxed);
+  if (at >= end) return 0;
+  /* prefetches never fault: a span replaced meanwhile costs a wasted line at most */
+  for (unsigned k = 0; k < FR_PF_LINES; k++) __builtin_prefetch((const char *)at + 64 * k, 0, 2);
+  return 1;
+}
+
 /* waits for a generation other than `seen`; returns the state seen */
 static uint64_t wait_new_gen(fr_pool *p, uint32_t seen) {
   uint64_t s;
   uint64_t t0 = now_ns();
   for (unsigned it = 1; ST_GEN(s = atomic_load(&p->state)) == seen; it++) {
-    cpu_relax();
+    if (!prefetch_some(p)) cpu_relax();
     if ((it & 63) == 0 && now_ns() - t0 > FR_SPIN_NS) break;
   }
   if (ST_GEN(s) != seen) return s;
@@ -139,6 +160,8 @@ fr_pool *fr_pool_new(int n_threads) {
   p->n = n_threads;
   atomic_init(&p->state, 0);
   atomic_init(&p->next_part, 0);
+  atomic_init(&p->pf_next, 0);
+  atomic_init(&p->pf_end, 0);
   atomic_init(&p->sleepers, 0);
   atomic_init(&p->main_waiting, 0);
   atomic_init(&p->stop, 0);
@@ -221,4 +244,12 @@ void fr_pool_run(fr_pool *p, fr_task_fn fn, void *arg) {
   while (atomic_load(&p->state) & ST_ACTIVE) pthread_cond_wait(&p->done, &p->mu);
   atomic_store(&p->main_waiting, 0);
   pthread_mutex_unlock(&p->mu);
+}
+
+void fr_pool_prefetch(fr_pool *p, const void *start, size_t bytes) {
+  if (p->n == 1) return;
+  /* end first to nothing, so no worker pairs the new start with the old end */
+  atomic_store_explicit(&p->pf_end, 0, memory_order_relaxed);
+  atomic_store_explicit(&p->pf_next, (uintptr_t)start, memory_order_relaxed);
+  atomic_store_explicit(&p->pf_end, start ? (uintptr_t)start + bytes : 0, memory_order_release);
 }

@@ -5,6 +5,8 @@
 #ifndef FERRUM_CPU_THREADPOOL_H
 #define FERRUM_CPU_THREADPOOL_H
 
+#include <stddef.h>
+
 typedef struct fr_pool fr_pool;
 typedef void (*fr_task_fn)(void *arg, int ith, int nth);
 
@@ -14,5 +16,10 @@ void fr_pool_free(fr_pool *pool);
  * returns when all have run. Each ith runs exactly once, on whichever
  * thread claims it first (the caller takes those no worker got to). */
 void fr_pool_run(fr_pool *pool, fr_task_fn fn, void *arg);
+/* Memory for idle workers to prefetch (into L2) while they spin between
+ * jobs; replaces any earlier span, (NULL, 0) clears it. Decode steps set
+ * the part of the next matmul's weights a worker will stream, so the
+ * serial ops between matmuls, which leave memory idle, fetch it early. */
+void fr_pool_prefetch(fr_pool *pool, const void *start, size_t bytes);
 
 #endif
