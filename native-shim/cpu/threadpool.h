@@ -17,9 +17,9 @@ void fr_pool_free(fr_pool *pool);
  * thread claims it first (the caller takes those no worker got to). */
 void fr_pool_run(fr_pool *pool, fr_task_fn fn, void *arg);
 /* Memory for idle workers to prefetch (into L2) while they spin between
- * jobs; replaces any earlier span, (NULL, 0) clears it. Decode steps set
- * the part of the next matmul's weights a worker will stream, so the
- * serial ops between matmuls, which leave memory idle, fetch it early. */
+ * jobs; replaces any earlier span, (NULL, 0) clears it. Plans set what the
+ * next matmul or attention reads first, so the serial ops before it, which
+ * leave memory idle, fetch it early. */
 void fr_pool_prefetch(fr_pool *pool, const void *start, size_t bytes);
 
 #endif
