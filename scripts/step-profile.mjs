@@ -13,6 +13,9 @@
 // A/B: code that reads fr_plan_step_b takes one path on A steps and another
 // on B steps; the last line's B/A is then the ratio of step times, measured
 // interleaved in the same minute. Pass the switch's macros with --cflags.
+// Even and odd steps are not always alike (B/A of 0.97-1.01 seen with no
+// change at all, 2026-12-05): for effects of a few percent, run it both
+// ways round (e.g. `fr_plan_step_b == FR_AB` with -DFR_AB=1, then 0).
 // Needs dist/ built and a C compiler; -march=native, so the numbers are this
 // CPU's.
 import { spawnSync } from 'node:child_process';
