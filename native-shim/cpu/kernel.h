@@ -25,9 +25,6 @@ typedef int32_t (*fr_check_fn)(const fr_kernel_desc *k, const void *params, cons
 typedef int32_t (*fr_run_fn)(const fr_kernel_desc *k, fr_device *dev, const void *params, const fr_view *v);
 /* nonzero when the quant traits of `type` support this kernel */
 typedef int (*fr_avail_fn)(int32_t type);
-/* once when a plan binds the op; params may still hold placeholders for
- * the fields a run patches, and nothing has been checked: only advice */
-typedef void (*fr_bound_fn)(const fr_kernel_desc *k, const void *params, const fr_view *v);
 
 struct fr_kernel_desc {
   char name[40];
@@ -39,7 +36,6 @@ struct fr_kernel_desc {
   fr_check_fn check;
   fr_run_fn run;
   fr_avail_fn available; /* NULL: always available */
-  fr_bound_fn bound;     /* NULL: nothing to do */
 };
 
 /* Templates, one per op family; kernels.c instantiates them per type. */

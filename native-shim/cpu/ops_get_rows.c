@@ -1,8 +1,4 @@
 /* ops_get_rows.c — get_rows_<type>: embedding lookup, dequantized to f32. */
-#define _DEFAULT_SOURCE /* MADV_POPULATE_READ */
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include "../../metal/ferrum_params.h"
 #include "kernel.h"
 #include "quants.h"
@@ -51,25 +47,6 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
   return FR_OK;
 }
 
-/* A table read from the model file is paged in row by row as tokens come:
- * at decode, a new token's row cost a page fault inside the step (get_rows
- * 55 -> 30 us a step with the file's pages mapped ahead, TinyLlama Q4_0 on
- * Zen 5). Map the table's pages in once when a plan binds it; they are in
- * the page cache, so this reads nothing from disk. */
-static void bound(const fr_kernel_desc *k, const void *vp, const fr_view *v) {
-#ifdef MADV_POPULATE_READ
-  const fr_get_rows_params *p = vp;
-  const uint64_t bytes = fr_mul3(p->n_vocab, p->row_bytes, 1);
-  if (v[0].writable || bytes > v[0].bytes) return;
-  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  const uintptr_t a = (uintptr_t)v[0].ptr & ~(page - 1), b = (uintptr_t)v[0].ptr + (uintptr_t)bytes;
-  madvise((void *)a, b - a, MADV_POPULATE_READ); /* advice: where the kernel lacks it, rows fault in as before */
-#else
-  (void)vp, (void)v;
-#endif
-  (void)k;
-}
-
 static int available(int32_t type) {
   const fr_type_traits *t = fr_get_type_traits(type);
   return t && t->to_float;
@@ -83,5 +60,4 @@ const fr_kernel_desc fr_op_get_rows = {
     .check = check,
     .run = run,
     .available = available,
-    .bound = bound,
 };

@@ -118,9 +118,6 @@ FR_EXPORT int32_t fr_plan_new(int32_t dev, const uint8_t *blob, int64_t bytes) {
   rc = p->dev ? load_ops(p, recs, h.params_bytes) : FR_E_INVALID;
   if (rc == FR_OK) {
     rc = check_patches(p);
-    /* ops that prepare their inputs once */
-    for (uint32_t i = 0; rc == FR_OK && i < p->n_ops; i++)
-      if (p->ops[i].k->bound) p->ops[i].k->bound(p->ops[i].k, p->ops[i].params, p->ops[i].views);
     if (rc == FR_OK) rc = fr_handle_new(FR_KIND_PLAN, p);
     if (rc < 0) release_buffers(p, p->n_ops);
   }
