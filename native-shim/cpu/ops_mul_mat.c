@@ -110,6 +110,10 @@ typedef struct group {
 
 static uint64_t pad64(uint64_t n) { return (n + 63) & ~(uint64_t)63; }
 
+/* decode: a matrix's rows in units of FR_R8_ROWS (the last may be short);
+ * run_group's regions and fr_mul_mat_worker_span both count in these */
+static uint64_t decode_units(const fr_mul_mat_params *p) { return ((uint64_t)p->n_rows + FR_R8_ROWS - 1) / FR_R8_ROWS; }
+
 static int is_r8(const fr_kernel_desc *k) { return k->check == check_r8; }
 
 static void convert(void *arg, int ith, int nth) {
@@ -323,7 +327,7 @@ static int32_t run_group(fr_device *dev, group *g, const char *name) {
     member *m = &g->m[i];
     m->row_tiles = ((uint64_t)m->p->n_rows + m->tile_rows - 1) / m->tile_rows;
     m->tiles = m->p->n_rows ? m->row_tiles * (((uint64_t)n_tokens + FR_MM_TOKENS - 1) / FR_MM_TOKENS) : 0;
-    m->units = ((uint64_t)m->p->n_rows + FR_R8_ROWS - 1) / FR_R8_ROWS;
+    m->units = decode_units(m->p);
     m->first = n_tokens == 1 ? g->units : g->tiles;
     g->tiles += m->tiles;
     g->units += m->units;
@@ -418,7 +422,7 @@ int fr_mul_mat_worker_span(const fr_device *dev, const fr_bound_op *ops, uint32_
   for (uint32_t i = 0; i < n; i++) {
     const fr_mul_mat_params *p = ops[i].params;
     if (p->n_tokens != 1) return 0;
-    units += ((uint64_t)p->n_rows + FR_R8_ROWS - 1) / FR_R8_ROWS;
+    units += decode_units(p);
     work += (uint64_t)p->n_rows * p->n_cols;
   }
   /* run_group's regions: thread t streams fr_split(units, t, nth) */
@@ -428,7 +432,7 @@ int fr_mul_mat_worker_span(const fr_device *dev, const fr_bound_op *ops, uint32_
   fr_split(units, nth - 1, nth, &a, &b);
   for (uint32_t i = 0; i < n; i++) {
     const fr_mul_mat_params *p = ops[i].params;
-    const uint64_t mu = ((uint64_t)p->n_rows + FR_R8_ROWS - 1) / FR_R8_ROWS;
+    const uint64_t mu = decode_units(p);
     if (a < mu) {
       const uint64_t off = a * FR_R8_ROWS * p->row_bytes, total = w_extent(p);
       if (off >= total) return 0;

@@ -25,8 +25,8 @@
  * themselves. Once the model goes idle the workers sleep and cost nothing.
  * While they spin, workers prefetch whatever span fr_pool_prefetch last
  * set: at decode, the serial ops between two matmuls (norms, rope, the
- * activation quantization) leave memory idle, and the next matmul's
- * weights a worker is about to stream are then already on their way.
+ * activation quantization) leave memory idle, and what the next matmul
+ * or attention reads first (plan.c) is then already on its way.
  * Sleeping and waking use the store-then-load pattern on seq_cst atomics
  * on both sides (state vs sleepers, active count vs main_waiting), so a
  * waker either sees the sleeper or the sleeper sees the new work.
