@@ -416,6 +416,8 @@ const fr_kernel_desc fr_op_mul_mat_r8 = {
 
 int fr_is_mul_mat(const fr_bound_op *op) { return op->k->run == run; }
 
+uint64_t fr_mul_mat_weight_bytes(const fr_bound_op *op) { return fr_is_mul_mat(op) ? w_extent(op->params) : 0; }
+
 int fr_mul_mat_worker_span(const fr_device *dev, const fr_bound_op *ops, uint32_t n, uint64_t cap,
                            const uint8_t **start, uint64_t *bytes) {
   uint64_t units = 0, work = 0;

@@ -22,6 +22,9 @@ uint32_t fr_mul_mat_group_len(const fr_bound_op *ops, uint32_t n_avail);
 int32_t fr_mul_mat_run_group(fr_device *dev, const fr_bound_op *ops, uint32_t n);
 /* 1 when op is a mul_mat (either layout) */
 int fr_is_mul_mat(const fr_bound_op *op);
+/* the weight bytes a mul_mat op reads (its params' rows, not its view, which
+ * runs to the end of the buffer); 0 for other ops */
+uint64_t fr_mul_mat_weight_bytes(const fr_bound_op *op);
 /* For a one-token group ops[0..n) that runs on several threads: the weights
  * the last thread streams first (from the start of its region to the end of
  * the member it lies in, at most `cap` bytes) in *start / *bytes, and 1;

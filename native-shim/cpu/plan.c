@@ -197,10 +197,9 @@ FR_EXPORT int32_t fr_plan_run(int32_t plan, int32_t slot0, int32_t slot1, int32_
 #endif
     rc = n > 1 ? fr_mul_mat_run_group(p->dev, op, n) : op->k->run(op->k, p->dev, op->params, op->views);
 #ifdef FR_PLAN_PROFILE
-    /* mul_mat_id reads only the chosen experts of its view: no rate for it */
-    const int dense = !strncmp(op->k->name, "mul_mat_", 8) && strncmp(op->k->name, "mul_mat_id_", 11);
+    /* mul_mat ops only (mul_mat_id reads just the chosen experts: no rate) */
     uint64_t wbytes = 0;
-    for (uint32_t j = 0; j < n && dense; j++) wbytes += op[j].views[0].bytes;
+    for (uint32_t j = 0; j < n; j++) wbytes += fr_mul_mat_weight_bytes(&op[j]);
     fr_plan_profile_op(op->k->name, n, wbytes, op_t0);
 #endif
     if (rc != FR_OK) fr_fail_context(rc, "plan op %u: ", i);
