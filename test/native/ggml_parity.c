@@ -139,23 +139,46 @@ static void bytes_equal(const char *what, int rc, const void *ours, const void *
 
 /* ---- ops ---- */
 
-static void p_rms_norm(int nc, int nr) {
+/* x NULL: random rows */
+static void p_rms_norm_x(int nc, int nr, const float *x0, float eps, const char *tag) {
   struct ggml_context *c = gctx();
   struct ggml_tensor *x = ggml_new_tensor_2d(c, G_F32, nc, nr), *w = ggml_new_tensor_1d(c, G_F32, nc);
   float *xp = ggml_get_data(x), *wp = ggml_get_data(w);
-  for (int i = 0; i < nc * nr; i++) xp[i] = frand() * 3;
+  for (int i = 0; i < nc * nr; i++) xp[i] = x0 ? x0[i] : frand() * 3;
   for (int i = 0; i < nc; i++) wp[i] = frand();
-  struct ggml_tensor *y = ggml_mul(c, ggml_rms_norm(c, x, 1e-5f), w);
+  struct ggml_tensor *y = ggml_mul(c, ggml_rms_norm(c, x, eps), w);
   compute(c, y, 2);
   int32_t b[3] = {buf_from(xp, (size_t)nc * nr * 4), buf_from(wp, (size_t)nc * 4), buf_from(NULL, (size_t)nc * nr * 4)};
-  fr_rms_norm_params p = {(uint32_t)nc, (uint32_t)nr, 1e-5f, 0};
+  fr_rms_norm_params p = {(uint32_t)nc, (uint32_t)nr, eps, 0};
   char what[80];
-  snprintf(what, sizeof what, "rms_norm_f32 %dx%d", nc, nr);
+  snprintf(what, sizeof what, "rms_norm_f32 %dx%d%s", nc, nr, tag);
   compare(what, run("rms_norm_f32", &p, sizeof p, 3, b), contents(b[2]), ggml_get_data(y), (size_t)nc * nr, -1);
   for (int i = 0; i < 3; i++) fr_buffer_free(b[i]);
   ggml_free(c);
 }
+static void p_rms_norm(int nc, int nr) { p_rms_norm_x(nc, nr, NULL, 1e-5f, ""); }
 
+/* A row whose mean square rounds differently when the squares are added in
+ * 32 interleaved sums (ops_norm.c's first try) than left to right (ggml):
+ * left to right, every tiny square after the 1 is under half an ulp and
+ * lost, and the sum 1 + 2^-24 gives a mean exactly between two floats
+ * (ties to even: down); in interleaved sums the tiny squares pair up to
+ * 0.72 ulp and each pair rounds the sum up, so the mean rounds up. The
+ * kernel must notice it is that close and add in ggml's order. */
+static void p_rms_norm_order(void) {
+  enum { N = 64 };
+  float x[N];
+  x[0] = 1.0f, x[1] = ldexpf(1.0f, -12);
+  for (int i = 2; i < N; i++) x[i] = 1.2f * ldexpf(1.0f, -27);
+  double in_order = 0, lanes[32] = {0}, interleaved = 0;
+  for (int i = 0; i < N; i++) in_order += (double)(x[i] * x[i]), lanes[i % 32] += (double)(x[i] * x[i]);
+  for (int j = 0; j < 32; j++) interleaved += lanes[j];
+  const int differ = (float)(in_order / N) != (float)(interleaved / N);
+  if (differ) n_passed++;
+  else n_failed++;
+  printf("%s %-48s\n", differ ? "ok  " : "FAIL", "rms_norm order case: the two orders' means differ");
+  p_rms_norm_x(N, 1, x, 1e-6f, " (summation order)");
+}
 static void p_rope(int hd, int nd, int nh, int nt, int pos0, int mode, float freq_scale) {
   struct ggml_context *c = gctx();
   struct ggml_tensor *x = ggml_new_tensor_3d(c, G_F32, hd, nh, nt), *pos = ggml_new_tensor_1d(c, G_I32, nt);
@@ -339,7 +362,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (argc > 1 && strcmp(argv[1], "bf16") == 0) return bf16_only();
-  p_rms_norm(4096, 3), p_rms_norm(128, 5), p_rms_norm(37, 2);
+  p_rms_norm(4096, 3), p_rms_norm(128, 5), p_rms_norm(37, 2), p_rms_norm_order();
   p_rope(64, 64, 4, 3, 0, 0, 1.0f), p_rope(64, 64, 4, 3, 1000, 0, 1.0f), p_rope(128, 128, 2, 5, 77, 2, 1.0f);
   p_rope(80, 32, 3, 5, 9, 2, 0.25f), p_rope(16, 16, 8, 4, 300, 0, 1.0f);
   /* groups of 8 through ggml's vectorised expf, the rest through expf */
