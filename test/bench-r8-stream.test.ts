@@ -25,10 +25,10 @@ describe.skipIf(!cc)('repacked-weight stream benchmark (scripts/bench/r8-stream.
   }, 120_000);
 
   it('streams the plain and K-sliced layouts on two threads, one line each', () => {
-    const r = run(['q4_0', '1', '2', '2048:rows', '2112:slices=2', '2112:slices=2/8']);
+    const r = run(['q4_0', '1', '2', '2048:rows', '2112:slices=2', '2112:slices=2/8', '2112:slices=2/h']);
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.map((l) => l.replace(/ [\d.]+ GB\/s$/, ''))).toEqual(['q4_0 2048 rows 2', 'q4_0 2112 slices=2 2', 'q4_0 2112 slices=2/8 2']);
+    expect(lines.map((l) => l.replace(/ [\d.]+ GB\/s$/, ''))).toEqual(['q4_0 2048 rows 2', 'q4_0 2112 slices=2 2', 'q4_0 2112 slices=2/8 2', 'q4_0 2112 slices=2/h 2']);
     for (const l of lines) expect(Number(/ ([\d.]+) GB\/s$/.exec(l)![1])).toBeGreaterThan(0);
   }, 120_000);
 

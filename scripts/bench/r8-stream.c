@@ -13,7 +13,8 @@
 //             not have; the kernel is gemm over the slice's columns, whose
 //             memory traffic is that of a K-sliced kernel)
 //   slices=N/C  the same, a pass over C groups at a time (slice 0..N-1 of
-//             groups [a, a+C), then of the next C): decode's claims
+//             groups [a, a+C), then of the next C): decode's claims;
+//             slices=N/h: each pass half the groups left, at least 8
 //   cc -std=c11 -O3 -march=native -pthread -Inative-shim/cpu -Inative-shim/cpu/quants
 //      scripts/bench/r8-stream.c native-shim/cpu/quants/*.c -lm -o /tmp/r8-stream
 //   /tmp/r8-stream q4_0 16 1 2048:rows 5632:rows 5632:slices=3
@@ -47,7 +48,7 @@ static float frand(void) {
 }
 
 typedef struct {
-  int k, slices, claim; /* slices 0: rows; claim: groups per pass (0: the thread's whole share) */
+  int k, slices, claim; /* slices 0: rows; claim: groups per pass (0: the thread's whole share; -1: halving) */
   double seconds, bytes;
 } config;
 
@@ -79,9 +80,12 @@ static void stream(const job *j, int ith) {
       for (size_t u = u0; u < u1; u++) j->r8->gemm(j->c->k, 1, out, 8, base + u * unit, j->act, 0);
       continue;
     }
-    const size_t claim = j->c->claim ? (size_t)j->c->claim : u1 - u0;
-    for (size_t a = u0; a < u1; a += claim) {
-      const size_t b = a + claim < u1 ? a + claim : u1;
+    for (size_t a = u0, b; a < u1; a = b) {
+      /* claim > 0: that many groups a pass; 0: the whole share; -1: half
+       * of what is left, at least 8 */
+      const size_t left = u1 - a, half = left / 2 > 8 ? left / 2 : 8;
+      const size_t claim = j->c->claim > 0 ? (size_t)j->c->claim : j->c->claim < 0 ? half : left;
+      b = a + claim < u1 ? a + claim : u1;
       for (int k = 0; k < ns; k++) {
         const int b0 = nb * k / ns, b1 = nb * (k + 1) / ns;
         const size_t piece = bb * (size_t)(b1 - b0);
@@ -128,7 +132,7 @@ int main(int argc, char **argv) {
     const char *lay = strchr(argv[i], ':');
     c[nc].slices = lay && !strncmp(lay, ":slices=", 8) ? atoi(lay + 8) : 0;
     const char *claim = c[nc].slices ? strchr(lay, '/') : NULL;
-    c[nc].claim = claim ? atoi(claim + 1) : 0;
+    c[nc].claim = claim ? (claim[1] == 'h' ? -1 : atoi(claim + 1)) : 0;
     if (c[nc].k <= 0 || c[nc].k % t->blck_size || !lay || (strcmp(lay, ":rows") && c[nc].slices < 1)) {
       fprintf(stderr, "r8-stream: bad config %s (K a multiple of %d, then :rows or :slices=N)\n", argv[i], t->blck_size);
       return 2;
@@ -194,7 +198,8 @@ int main(int argc, char **argv) {
   for (int i = 1; i < nth; i++) pthread_join(tid[i], NULL);
   for (int ci = 0; ci < nc; ci++) {
     char lay[32];
-    if (c[ci].slices) snprintf(lay, sizeof lay, c[ci].claim ? "slices=%d/%d" : "slices=%d", c[ci].slices, c[ci].claim);
+    if (c[ci].slices && c[ci].claim < 0) snprintf(lay, sizeof lay, "slices=%d/h", c[ci].slices);
+    else if (c[ci].slices) snprintf(lay, sizeof lay, c[ci].claim ? "slices=%d/%d" : "slices=%d", c[ci].slices, c[ci].claim);
     else snprintf(lay, sizeof lay, "rows");
     printf("%s %d %s %d %.2f GB/s\n", argv[1], c[ci].k, lay, nth, c[ci].bytes / c[ci].seconds / 1e9);
   }
