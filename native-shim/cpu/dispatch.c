@@ -27,7 +27,9 @@ int32_t fr_bind_op(fr_device *dev, const fr_op *rec, fr_bound_op *out) {
                      k->name, i, k->binding_names[i], (unsigned long long)b->offset, b->buffer,
                      (long long)buf->size);
     out->bufs[i] = buf;
-    out->views[i] = (fr_view){buf->data + b->offset, (uint64_t)buf->size - b->offset, buf->map == NULL};
+    out->views[i] = (fr_view){buf->data + b->offset, (uint64_t)buf->size - b->offset, buf->map == NULL,
+                              buf->map ? buf->map->fd : -1,
+                              buf->map ? (int64_t)(buf->data + b->offset - buf->map->base) : 0};
   }
   return FR_OK;
 }

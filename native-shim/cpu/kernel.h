@@ -18,6 +18,8 @@ typedef struct fr_view {
   uint8_t *ptr;
   uint64_t bytes;
   int writable; /* 0 for views into read-only file mappings */
+  int fd;       /* views into a file mapping: the file, ptr being at file_offset in it; else -1 */
+  int64_t file_offset;
 } fr_view;
 
 typedef struct fr_kernel_desc fr_kernel_desc;

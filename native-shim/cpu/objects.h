@@ -27,6 +27,7 @@ typedef struct fr_map {
   fr_device *dev;
   uint8_t *base;        /* PROT_READ, MAP_PRIVATE */
   int64_t size;
+  int fd;               /* the file, open while mapped: get_rows reads rows with pread */
   uint32_t n_wraps;     /* buffers viewing this mapping */
 } fr_map;
 

@@ -821,6 +821,65 @@ static void test_plan_mul_mat_group(void) {
   free_buf(w0r), free_buf(x);
 }
 
+/* open file descriptors of this process */
+static int count_fds(void) {
+  int n = 0;
+  char path[64];
+  for (int fd = 0; fd < 1024; fd++) {
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    if (access(path, F_OK) == 0) n++;
+  }
+  return n;
+}
+
+/* get_rows from a table in a file mapping (token_embd): up to 16 rows come
+ * through pread of the file, more through the mapping; both must give the
+ * bits of the same table in an owned buffer, from a binding offset inside
+ * a wrapped buffer that itself starts inside the file. The map holds the
+ * file open until it is closed, and no longer. */
+static void test_get_rows_mapped(void) {
+  const qtype *t = qtype_named("q4_0");
+  if (!supported("get_rows_q4_0")) return;
+  const uint32_t nc = 64, nv = 300, rb = nc / t->blck * t->size, skip = 100, bind_at = 2 * rb;
+  buf table = new_buf((int64_t)rb * nv);
+  fill_weights(t, table.p, (size_t)nc * nv);
+  char path[] = "/tmp/ferrum_get_rows_XXXXXX";
+  int fd = mkstemp(path);
+  uint8_t head[100];
+  memset(head, 0xa5, sizeof head);
+  int ok = fd >= 0 && write(fd, head, skip) == (ssize_t)skip &&
+           write(fd, table.p, (size_t)rb * nv) == (ssize_t)((size_t)rb * nv);
+  if (fd >= 0) close(fd);
+  const int fds0 = count_fds();
+  int32_t map = ok ? fr_map_file(dev, path) : -1;
+  check(map > 0 && count_fds() == fds0 + 1, "a map holds its file open (%d -> %d fds)", fds0, count_fds());
+  int32_t wrapped = map > 0 ? fr_buffer_wrap(dev, map, skip, (int64_t)rb * nv) : -1;
+  buf wb = {wrapped, wrapped > 0 ? fr_buffer_contents(wrapped) : NULL, (int64_t)rb * nv};
+  static const uint32_t counts[] = {1, 5, 16, 17, 40};
+  for (size_t c = 0; c < sizeof counts / sizeof counts[0] && wrapped > 0; c++) {
+    const uint32_t nr = counts[c];
+    buf ids = new_buf(nr * 4), want = new_buf(nr * nc * 4), got = new_buf(nr * nc * 4);
+    /* rows from the far end backwards, past the binding's first rows */
+    for (uint32_t r = 0; r < nr; r++) ((int32_t *)ids.p)[r] = (int32_t)((nv - 4 - 7 * r) % (nv - 2));
+    fr_get_rows_params p = {nc, nr, nv - 2, rb};
+    /* the owned table bound at the same row offset */
+    const uint64_t offsets[3] = {bind_at, 0, 0};
+    const buf bw[3] = {table, ids, want}, bg[3] = {wb, ids, got};
+    fr_op op_want = make_op(kernel("get_rows_q4_0"), &p, sizeof p, 3, bw, offsets);
+    fr_op op_got = make_op(kernel("get_rows_q4_0"), &p, sizeof p, 3, bg, offsets);
+    memset(want.p, 0, nr * nc * 4), memset(got.p, 0xff, nr * nc * 4);
+    const int32_t rw = fr_dispatch(dev, (const uint8_t *)&op_want, (const uint8_t *)&p, (int32_t)sizeof p, 1);
+    const int32_t rg = fr_dispatch(dev, (const uint8_t *)&op_got, (const uint8_t *)&p, (int32_t)sizeof p, 1);
+    check(rw == 0 && rg == 0 && !memcmp(want.p, got.p, nr * nc * 4), "get_rows of %u rows from a file mapping: %s", nr,
+          rw || rg ? fr_last_error() : "");
+    free_buf(ids), free_buf(want), free_buf(got);
+  }
+  check(wrapped > 0 && fr_buffer_free(wrapped) == 0 && fr_map_close(map) == 0 && count_fds() == fds0,
+        "closing the map closes its file");
+  unlink(path);
+  free_buf(table);
+}
+
 static void test_errors(void) {
   check(fr_abi_version() == FR_ABI_VERSION, "abi version");
   check(fr_buffer_size(123456) == FR_E_INVALID && strstr(fr_last_error(), "bad buffer handle"), "bad buffer handle: %s",
@@ -971,6 +1030,7 @@ int main(void) {
   test_swiglu();
   test_kv_store();
   test_get_rows();
+  test_get_rows_mapped();
   test_mul_mat();
   test_attn();
   test_plan();
