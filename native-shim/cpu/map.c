@@ -1,7 +1,6 @@
 /* map.c — read-only file mappings: weights are read in place, never copied.
  * The file stays open while mapped: get_rows reads a decode step's few
- * embedding rows with pread, since the first touch of a mapped page costs
- * 20-30 us on the development VM and pread 2.5-3.5 us (a row of 1152 B). */
+ * embedding rows with pread (ops_get_rows.c says why). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
