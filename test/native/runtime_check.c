@@ -119,12 +119,18 @@ static fr_op make_op(int32_t k, const void *params, uint32_t params_size, int n,
   return op;
 }
 
-/* eager dispatch of kernel `name` with bindings bufs[0..n) at offset 0 */
-static int32_t run_op(const char *name, const void *params, uint32_t params_size, int n, const buf *bufs) {
+/* eager dispatch of kernel `name` with bindings bufs[0..n) at offsets[0..n) (NULL: 0) */
+static int32_t run_op_at(const char *name, const void *params, uint32_t params_size, int n, const buf *bufs,
+                         const uint64_t *offsets) {
   int32_t k = kernel(name);
   if (k <= 0) return k;
-  fr_op op = make_op(k, params, params_size, n, bufs, NULL);
+  fr_op op = make_op(k, params, params_size, n, bufs, offsets);
   return fr_dispatch(dev, (const uint8_t *)&op, params, (int32_t)params_size, 1);
+}
+
+/* the same at offset 0 */
+static int32_t run_op(const char *name, const void *params, uint32_t params_size, int n, const buf *bufs) {
+  return run_op_at(name, params, params_size, n, bufs, NULL);
 }
 
 static double max_abs_diff(const float *a, const float *b, size_t n) {
@@ -865,11 +871,9 @@ static void test_get_rows_mapped(void) {
     /* the owned table bound at the same row offset */
     const uint64_t offsets[3] = {bind_at, 0, 0};
     const buf bw[3] = {table, ids, want}, bg[3] = {wb, ids, got};
-    fr_op op_want = make_op(kernel("get_rows_q4_0"), &p, sizeof p, 3, bw, offsets);
-    fr_op op_got = make_op(kernel("get_rows_q4_0"), &p, sizeof p, 3, bg, offsets);
     memset(want.p, 0, nr * nc * 4), memset(got.p, 0xff, nr * nc * 4);
-    const int32_t rw = fr_dispatch(dev, (const uint8_t *)&op_want, (const uint8_t *)&p, (int32_t)sizeof p, 1);
-    const int32_t rg = fr_dispatch(dev, (const uint8_t *)&op_got, (const uint8_t *)&p, (int32_t)sizeof p, 1);
+    const int32_t rw = run_op_at("get_rows_q4_0", &p, sizeof p, 3, bw, offsets);
+    const int32_t rg = run_op_at("get_rows_q4_0", &p, sizeof p, 3, bg, offsets);
     check(rw == 0 && rg == 0 && !memcmp(want.p, got.p, nr * nc * 4), "get_rows of %u rows from a file mapping: %s", nr,
           rw || rg ? fr_last_error() : "");
     free_buf(ids), free_buf(want), free_buf(got);
