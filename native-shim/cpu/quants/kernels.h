@@ -318,6 +318,11 @@ static inline __m256i frq_bcast4(const int8_t *p) {
 static inline __attribute__((always_inline)) void frq_prefetch_lines(const void *p, int lines) {
   for (int k = 0; k < lines; k++) _mm_prefetch((const char *)p + 64 * k, _MM_HINT_T0);
 }
+/* the same into L2 only (prefetcht1): a far-ahead stream whose lines wait
+ * in L2 for a near prefetch into L1, so the far one holds no L1 miss slot */
+static inline __attribute__((always_inline)) void frq_prefetch_lines_l2(const void *p, int lines) {
+  for (int k = 0; k < lines; k++) _mm_prefetch((const char *)p + 64 * k, _MM_HINT_T1);
+}
 
 /* An r8 gemm entry point over a kernel specialised by token count: nt
  * tokens as runs of four, then a tail of one to three (the kernel is
