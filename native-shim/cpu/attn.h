@@ -70,11 +70,13 @@ void fr_attn_online_heads(const fr_attn_ctx *c, uint8_t *scratch, uint32_t token
 uint64_t fr_attn_tiled_scratch(uint32_t head_dim);
 void fr_attn_tiled_block(const fr_attn_ctx *c, uint8_t *scratch, uint32_t head, uint32_t token0, uint32_t n_rows);
 
-/* attention ops in a plan: whether op is one, and the K cache rows it will
- * read ([0, pos0 + n_tokens), at most `cap` bytes), which idle workers
- * prefetch before it (fr_pool_prefetch); 0 when there are none */
+/* attention ops in a plan: whether op is one, and the K then the V cache
+ * rows it will read ([0, pos0 + n_tokens), at most `cap` bytes of each),
+ * which idle workers prefetch before it (fr_pool_prefetch): the number of
+ * spans written to out[0..1], 0 when there are none */
 struct fr_bound_op;
+struct fr_span;
 int fr_is_attn(const struct fr_bound_op *op);
-int fr_attn_k_span(const struct fr_bound_op *op, uint64_t cap, const uint8_t **start, uint64_t *bytes);
+int fr_attn_kv_spans(const struct fr_bound_op *op, uint64_t cap, struct fr_span *out);
 
 #endif

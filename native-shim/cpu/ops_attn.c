@@ -8,6 +8,7 @@
 #include "attn.h"
 #include "dispatch.h"
 #include "kernel.h"
+#include "threadpool.h"
 
 static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) {
   const fr_attn_params *p = vp;
@@ -116,12 +117,13 @@ const fr_kernel_desc fr_op_attn = {
 
 int fr_is_attn(const fr_bound_op *op) { return op->k->run == run; }
 
-int fr_attn_k_span(const fr_bound_op *op, uint64_t cap, const uint8_t **start, uint64_t *bytes) {
+int fr_attn_kv_spans(const fr_bound_op *op, uint64_t cap, fr_span *out) {
   const fr_attn_params *p = op->params;
   const uint64_t rb = fr_row_bytes(op->k->type, (uint64_t)p->n_head_kv * p->head_dim);
   const uint64_t rows = (uint64_t)p->pos0 + p->n_tokens;
   if (!rb || !rows || rows > p->n_ctx) return 0;
-  *start = op->views[1].ptr;
-  *bytes = rows * rb < cap ? rows * rb : cap;
-  return 1;
+  const uint64_t bytes = rows * rb < cap ? rows * rb : cap;
+  out[0] = (fr_span){op->views[1].ptr, bytes};
+  out[1] = (fr_span){op->views[2].ptr, bytes};
+  return 2;
 }

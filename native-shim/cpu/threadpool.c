@@ -69,9 +69,9 @@ struct fr_pool {
   void *arg;
   _Alignas(64) _Atomic uint64_t state;
   _Alignas(64) atomic_int next_part;
-  /* fr_pool_prefetch's span: the next line to prefetch, and its end */
-  _Alignas(64) _Atomic uintptr_t pf_next;
-  _Atomic uintptr_t pf_end;
+  /* fr_pool_prefetch's spans: each one's next line to prefetch, and its end */
+  _Alignas(64) _Atomic uintptr_t pf_next[FR_POOL_PREFETCH_SPANS];
+  _Atomic uintptr_t pf_end[FR_POOL_PREFETCH_SPANS];
   _Alignas(64) atomic_int sleepers;
   atomic_int main_waiting;
   atomic_bool stop;
@@ -89,15 +89,18 @@ static uint64_t now_ns(void) {
 /* lines an idle worker prefetches between two looks at the job state */
 #define FR_PF_LINES 8u
 
-/* a few lines of the prefetch span, if any are left; 0 when none */
+/* a few lines of the first prefetch span with any left; 0 when none has */
 static int prefetch_some(fr_pool *p) {
-  const uintptr_t end = atomic_load_explicit(&p->pf_end, memory_order_acquire);
-  if (atomic_load_explicit(&p->pf_next, memory_order_relaxed) >= end) return 0;
-  const uintptr_t at = atomic_fetch_add_explicit(&p->pf_next, 64 * FR_PF_LINES, memory_order_relaxed);
-  if (at >= end) return 0;
-  /* prefetches never fault: a span replaced meanwhile costs a wasted line at most */
-  for (unsigned k = 0; k < FR_PF_LINES; k++) __builtin_prefetch((const char *)at + 64 * k, 0, 2);
-  return 1;
+  for (int i = 0; i < FR_POOL_PREFETCH_SPANS; i++) {
+    const uintptr_t end = atomic_load_explicit(&p->pf_end[i], memory_order_acquire);
+    if (atomic_load_explicit(&p->pf_next[i], memory_order_relaxed) >= end) continue;
+    const uintptr_t at = atomic_fetch_add_explicit(&p->pf_next[i], 64 * FR_PF_LINES, memory_order_relaxed);
+    if (at >= end) continue;
+    /* prefetches never fault: a span replaced meanwhile costs a wasted line at most */
+    for (unsigned k = 0; k < FR_PF_LINES; k++) __builtin_prefetch((const char *)at + 64 * k, 0, 2);
+    return 1;
+  }
+  return 0;
 }
 
 /* waits for a generation other than `seen`; returns the state seen */
@@ -160,8 +163,7 @@ fr_pool *fr_pool_new(int n_threads) {
   p->n = n_threads;
   atomic_init(&p->state, 0);
   atomic_init(&p->next_part, 0);
-  atomic_init(&p->pf_next, 0);
-  atomic_init(&p->pf_end, 0);
+  for (int i = 0; i < FR_POOL_PREFETCH_SPANS; i++) atomic_init(&p->pf_next[i], 0), atomic_init(&p->pf_end[i], 0);
   atomic_init(&p->sleepers, 0);
   atomic_init(&p->main_waiting, 0);
   atomic_init(&p->stop, 0);
@@ -246,10 +248,13 @@ void fr_pool_run(fr_pool *p, fr_task_fn fn, void *arg) {
   pthread_mutex_unlock(&p->mu);
 }
 
-void fr_pool_prefetch(fr_pool *p, const void *start, size_t bytes) {
+void fr_pool_prefetch(fr_pool *p, const fr_span *spans, int n) {
   if (p->n == 1) return;
-  /* end first to nothing, so no worker pairs the new start with the old end */
-  atomic_store_explicit(&p->pf_end, 0, memory_order_relaxed);
-  atomic_store_explicit(&p->pf_next, (uintptr_t)start, memory_order_relaxed);
-  atomic_store_explicit(&p->pf_end, start ? (uintptr_t)start + bytes : 0, memory_order_release);
+  for (int i = 0; i < FR_POOL_PREFETCH_SPANS; i++) {
+    const int set = i < n && spans[i].start;
+    /* end first to nothing, so no worker pairs the new start with the old end */
+    atomic_store_explicit(&p->pf_end[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&p->pf_next[i], set ? (uintptr_t)spans[i].start : 0, memory_order_relaxed);
+    atomic_store_explicit(&p->pf_end[i], set ? (uintptr_t)spans[i].start + spans[i].bytes : 0, memory_order_release);
+  }
 }

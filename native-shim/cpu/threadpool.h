@@ -6,6 +6,7 @@
 #define FERRUM_CPU_THREADPOOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct fr_pool fr_pool;
 typedef void (*fr_task_fn)(void *arg, int ith, int nth);
@@ -17,9 +18,15 @@ void fr_pool_free(fr_pool *pool);
  * thread claims it first (the caller takes those no worker got to). */
 void fr_pool_run(fr_pool *pool, fr_task_fn fn, void *arg);
 /* Memory for idle workers to prefetch (into L2) while they spin between
- * jobs; replaces any earlier span, (NULL, 0) clears it. Plans set what the
- * next matmul or attention reads first, so the serial ops before it, which
- * leave memory idle, fetch it early. */
-void fr_pool_prefetch(fr_pool *pool, const void *start, size_t bytes);
+ * jobs: up to FR_POOL_PREFETCH_SPANS spans, fetched in order; replaces any
+ * earlier ones, n = 0 clears them. Plans set what the next matmul or
+ * attention reads first, so the serial ops before it, which leave memory
+ * idle, fetch it early. */
+#define FR_POOL_PREFETCH_SPANS 2
+typedef struct fr_span {
+  const uint8_t *start;
+  uint64_t bytes;
+} fr_span;
+void fr_pool_prefetch(fr_pool *pool, const fr_span *spans, int n);
 
 #endif
