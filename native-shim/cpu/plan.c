@@ -151,7 +151,7 @@ static int prefetchable(const fr_bound_op *op) { return fr_is_mul_mat(op) || fr_
  * fetch. Decode steps alternating with and without the K rows (both ways
  * round, Zen 5): attention 6-13% less time (TinyLlama, Qwen3), steps
  * 0.991-1.000. V after K against K alone (Zen 4, both ways round):
- * attention another 5-7% less (TinyLlama, Qwen3). */
+ * attention another 5-8% less (TinyLlama, Qwen3). */
 static void arm(const fr_plan *p, uint32_t next) {
   fr_span spans[FR_POOL_PREFETCH_SPANS];
   int n = 0;
