@@ -113,8 +113,8 @@ static inline __m512i q6_scale32x16(__m512i v, int k) {
  * blocks ahead (~16 KiB), then into L1 FR_Q6_PF_L1_BLOCKS ahead. Zen 4, 2
  * threads, TinyLlama Q4_K_M, decode steps alternating in one process: Q6_K
  * time 9-13% less than the single L1 stage 4 blocks ahead (both ways round),
- * 8 and 10 alike, 12 and 16 2-3% behind 10, 6 ~20% behind. The same
- * two stages on Q4_K's kernel changed nothing (+1.0%, -0.4%). */
+ * 8 and 10 alike, 12 and 16 2-3% behind 10, 6 ~20% behind. Q4_K's
+ * kernel takes the two stages on long rows only (below). */
 #ifndef FR_Q6_PF_L2_BLOCKS
 #define FR_Q6_PF_L2_BLOCKS 10
 #endif
@@ -245,12 +245,13 @@ static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, con
 FR_R8_GEMM_ENTRY_ONE(fr_gemm_q6_K_r8_q8_K, gemm6_nt, gemm6_wide1, fr_block_q6_K_r8, fr_block_q8_K)
 
 /* Rows of 4096 columns or more (ffn_down) prefetch in Q6_K's two stages,
- * into L2 12 blocks ahead and into L1 2 ahead: their
- * activations (4.5-6 KiB) stay in L1 the better, the fewer weight lines are
- * in flight into it. Zen 4, decode steps alternating in one process: Qwen3
- * (6144 columns) ffn_down 4-9% less time in six runs both ways round,
- * TinyLlama (5632) -3 to +0.4% in four. On rows of 2048 they gained
- * nothing (gate/up -0.8 to +2.6% in six runs), so those keep one stage. */
+ * into L2 12 blocks ahead and into L1 2 ahead. Zen 4, decode steps
+ * alternating in one process: Qwen3 (6144 columns) ffn_down 4-9% less time
+ * in six runs both ways round, TinyLlama (5632) -3 to +0.4% in four. On
+ * rows of 2048 they gained nothing (gate/up -0.8 to +2.6% in six runs), so
+ * those keep one stage. Why only long rows is a guess: their activations
+ * (4.5-6 KiB, re-read for every eight rows) share L1 with the weight lines
+ * in flight, as for Q4_0's long rows (x86_r8_q0.c). */
 #define FR_Q4_K_LONG_ROW 4096
 #define FR_Q4_K_PF_L2_BLOCKS 12
 #define FR_Q4_K_PF_L1_BLOCKS 2
