@@ -19,6 +19,7 @@
 #include "kernels.h"
 
 #if FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 /* else x86_avx512_r8.c */
+#include "r8_prefetch.h"
 #include "x86_simd.h"
 
 /* int16 pairs (s_r, s_r) in lane r from eight bytes s_0..s_7 */
@@ -34,16 +35,22 @@ static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, f
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   __m256 acc[4], macc[4];
   for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps(), macc[t] = _mm256_setzero_ps();
+  /* one token (decode) on long rows: r8_prefetch.h */
+  const int two_stage = nt == 1 && n >= FR_Q4_K_LONG_ROW;
   for (int i = 0; i < nb; i++) {
     const fr_block_q8_K *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;
     /* weights a few blocks ahead: decode streams them from memory */
-    frq_prefetch_lines(x + i + 2, 2);
+    if (two_stage) {
+      frq_prefetch_lines_l2(x + i + FR_Q4_K_PF_L2_BLOCKS, FR_Q4_K_PF_LINES);
+      frq_prefetch_lines(x + i + FR_Q4_K_PF_L1_BLOCKS, FR_Q4_K_PF_LINES);
+    } else {
+      frq_prefetch_lines(x + i + 2, 2);
+    }
     __m256i isum[4];
     for (int t = 0; t < nt; t++) isum[t] = _mm256_setzero_si256();
     for (int c = 0; c < 4; c++) {
-      const uint8_t *pf = (const uint8_t *)(x + i + 2) + 128 + 256 * c;
-      frq_prefetch_lines(pf, 4);
+      if (!two_stage) frq_prefetch_lines((const uint8_t *)(x + i + 2) + 128 + 256 * c, 4);
       __m256i lo16[4], hi16[4];
       for (int t = 0; t < nt; t++) lo16[t] = _mm256_setzero_si256(), hi16[t] = _mm256_setzero_si256();
       for (int g = 0; g < 8; g++) {
@@ -118,8 +125,13 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
       isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
     }
     for (int h = 0; h < 2; h++) {
-      /* half a 1680-byte block (8-byte aligned) per h: 14 lines cover it */
-      frq_prefetch_lines((const uint8_t *)(x + i + 2) + sizeof *x / 2 * h, 14);
+      /* one token (decode): two stages, r8_prefetch.h */
+      if (nt == 1) {
+        frq_prefetch_lines_l2((const uint8_t *)(x + i + FR_Q6_PF_L2_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
+        frq_prefetch_lines((const uint8_t *)(x + i + FR_Q6_PF_L1_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
+      } else {
+        frq_prefetch_lines((const uint8_t *)(x + i + 2) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
+      }
       for (int g = 0; g < 8; g += 2) {
         /* sub-blocks 8h + g/4 + {0, 2, 4, 6} for the four column runs */
         const int j = 8 * h + g / 4;

@@ -18,6 +18,7 @@
  * and row, converted, then one fused multiply-add by d*dy. Same bits.
  */
 #include "kernels.h"
+#include "r8_prefetch.h"
 
 #if FR_QUANTS_AVX512
 
@@ -100,25 +101,6 @@ static inline __m256i q6_scale32(__m256i v, int k) {
 static inline __m512i q6_scale32x16(__m512i v, int k) {
   return k ? _mm512_srai_epi32(v, 16) : _mm512_srai_epi32(_mm512_slli_epi32(v, 16), 16);
 }
-
-/* Q6_K's r8 block is 1680 bytes, not a whole number of cache lines:
- * each half of the loop prefetches one half of the block ahead, 840
- * bytes from an 8-byte aligned start, which 14 lines always cover. (Twelve
- * lines from 768*h, as before, left the block's last 144 bytes to demand
- * misses: 8-13% of Q6_K's decode time in the AVX2 build on Zen 5.) */
-#define FR_Q6_PF_HALF (sizeof(fr_block_q6_K_r8) / 2)
-#define FR_Q6_PF_LINES 14
-
-/* Q6_K's one-token kernel prefetches in two stages: into L2 this many
- * blocks ahead (~16 KiB), then into L1 FR_Q6_PF_L1_BLOCKS ahead. Zen 4, 2
- * threads, TinyLlama Q4_K_M, decode steps alternating in one process: Q6_K
- * time 9-13% less than the single L1 stage 4 blocks ahead (both ways round),
- * 8 and 10 alike, 12 and 16 2-3% behind 10, 6 ~20% behind. Q4_K's
- * kernel takes the two stages on long rows only (below). */
-#ifndef FR_Q6_PF_L2_BLOCKS
-#define FR_Q6_PF_L2_BLOCKS 10
-#endif
-#define FR_Q6_PF_L1_BLOCKS 2
 
 /* Q6_K: reads fr_block_q6_K_r8 (ql/qh runs of four bytes per row, scales
  * as per-row pairs): eight rows x nt <= 4 tokens, row r in lane r; the
@@ -243,20 +225,6 @@ static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, con
  * steps alternating between the two in one process; TinyLlama and Qwen3
  * Q4_K_M, whose output and some ffn_down matrices are Q6_K) */
 FR_R8_GEMM_ENTRY_ONE(fr_gemm_q6_K_r8_q8_K, gemm6_nt, gemm6_wide1, fr_block_q6_K_r8, fr_block_q8_K)
-
-/* Rows of 4096 columns or more (ffn_down) prefetch in Q6_K's two stages,
- * into L2 12 blocks ahead and into L1 2 ahead. Zen 4, decode steps
- * alternating in one process: Qwen3 (6144 columns) ffn_down 4-9% less time
- * in six runs both ways round, TinyLlama (5632) -3 to +0.4% in four. On
- * rows of 2048 they gained nothing (gate/up -0.8 to +2.6% in six runs), so
- * those keep one stage. Why only long rows is a guess: their activations
- * (4.5-6 KiB, re-read for every eight rows) share L1 with the weight lines
- * in flight, as for Q4_0's long rows (x86_r8_q0.c). */
-#define FR_Q4_K_LONG_ROW 4096
-#define FR_Q4_K_PF_L2_BLOCKS 12
-#define FR_Q4_K_PF_L1_BLOCKS 2
-/* a block is 1184 bytes from a 32-byte aligned start: 19 lines cover it */
-#define FR_Q4_K_PF_LINES 19
 
 /* Q4_K, one token (decode): two consecutive runs of the same eight rows per
  * zmm, each half against its own activation bytes, folded before the

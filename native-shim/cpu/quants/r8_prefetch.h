@@ -1,0 +1,48 @@
+/*
+ * r8_prefetch.h — how far ahead the x86 one-token (decode) kernels for the
+ * r8 K-quant layouts prefetch their weights: the AVX-512 (x86_avx512_r8.c)
+ * and AVX2 (x86_avx2_r8.c) builds stream the same blocks from memory, so
+ * they share these distances. Decode is memory-bound; every number here was
+ * measured with scripts/step-profile.mjs, decode steps alternating between
+ * two settings in one process, both ways round.
+ */
+#ifndef FERRUM_CPU_QUANTS_R8_PREFETCH_H
+#define FERRUM_CPU_QUANTS_R8_PREFETCH_H
+
+#include "blocks.h"
+
+/* Q6_K's r8 block is 1680 bytes, not a whole number of cache lines:
+ * each half of the loop prefetches one half of the block ahead, 840
+ * bytes from an 8-byte aligned start, which 14 lines always cover. (Twelve
+ * lines from 768*h, as before, left the block's last 144 bytes to demand
+ * misses: 8-13% of Q6_K's decode time in the AVX2 build on Zen 5.) */
+#define FR_Q6_PF_HALF (sizeof(fr_block_q6_K_r8) / 2)
+#define FR_Q6_PF_LINES 14
+
+/* Q6_K's one-token kernels prefetch in two stages: into L2 this many
+ * blocks ahead (~16 KiB), then into L1 FR_Q6_PF_L1_BLOCKS ahead. Zen 4, 2
+ * threads, TinyLlama Q4_K_M: AVX-512 Q6_K time 9-13% less than a single L1
+ * stage 4 blocks ahead, 8 and 10 alike, 12 and 16 2-3% behind 10, 6 ~20%
+ * behind; AVX2 Q6_K time 35-39% less than its single L1 stage 2 blocks
+ * ahead (steps -11 and -13%), 6, 10 and 14 within 0.7% of each other. */
+#ifndef FR_Q6_PF_L2_BLOCKS
+#define FR_Q6_PF_L2_BLOCKS 10
+#endif
+#define FR_Q6_PF_L1_BLOCKS 2
+
+/* Q4_K rows of 4096 columns or more (ffn_down) prefetch in the same two
+ * stages, into L2 12 blocks ahead and into L1 2 ahead. Zen 4: AVX-512,
+ * Qwen3 (6144 columns) ffn_down 4-9% less time in six runs, TinyLlama
+ * (5632) -3 to +0.4% in four; AVX2, ffn_down -0.7 to -6.1% in four runs
+ * (Qwen3, TinyLlama). On rows of 2048 they gained nothing (AVX-512 gate/up
+ * -0.8 to +2.6% in six runs; AVX2 on all rows, steps within 1%), so those
+ * keep one stage. Why only long rows is a guess: their activations
+ * (4.5-6 KiB, re-read for every eight rows) share L1 with the weight lines
+ * in flight, as for Q4_0's long rows (x86_r8_q0.c). */
+#define FR_Q4_K_LONG_ROW 4096
+#define FR_Q4_K_PF_L2_BLOCKS 12
+#define FR_Q4_K_PF_L1_BLOCKS 2
+/* a block is 1184 bytes from a 32-byte aligned start: 19 lines cover it */
+#define FR_Q4_K_PF_LINES 19
+
+#endif
