@@ -19,30 +19,42 @@
 #define FR_Q6_PF_HALF (sizeof(fr_block_q6_K_r8) / 2)
 #define FR_Q6_PF_LINES 14
 
-/* Q6_K's one-token kernels prefetch in two stages: into L2 this many
- * blocks ahead (~16 KiB), then into L1 FR_Q6_PF_L1_BLOCKS ahead. Zen 4, 2
- * threads, TinyLlama Q4_K_M: AVX-512 Q6_K time 9-13% less than a single L1
- * stage 4 blocks ahead, 8 and 10 alike, 12 and 16 2-3% behind 10, 6 ~20%
- * behind; AVX2 Q6_K time 35-39% less than its single L1 stage 2 blocks
- * ahead (steps -11 and -13%), 6, 10 and 14 within 0.7% of each other. */
+/* Which prefetch pattern measured faster depends on the core, so the
+ * kernels read fr_r8_pf_zen4 (r8_prefetch.c): 1 on AMD family 0x19 with
+ * AVX-512, which is Zen 4; 0 elsewhere (Zen 5, Zen 3, Intel).
+ *
+ * Q6_K's one-token kernels may prefetch in two stages: into L2 this many
+ * blocks ahead (~16 KiB), then into L1 FR_Q6_PF_L1_BLOCKS ahead.
+ * AVX-512 build: on Zen 4 (2 threads, TinyLlama Q4_K_M) Q6_K time 9-13%
+ * less than a single L1 stage 4 blocks ahead, 8 and 10 alike, 12 and 16
+ * 2-3% behind 10, 6 ~20% behind; on Zen 5 (Qwen3 Q4_K_M, 2026-12-06) Q6_K
+ * time 9-10% MORE than the single stage, so there it is Zen 4 only.
+ * AVX2 build: two stages everywhere, Q6_K time 35-39% less than its single
+ * L1 stage 2 blocks ahead on Zen 4 (steps -11 and -13%; L2 distances 6, 10
+ * and 14 within 0.7%) and 8-16% less on Zen 5 (Qwen3); Zen 3 not measured. */
 #ifndef FR_Q6_PF_L2_BLOCKS
 #define FR_Q6_PF_L2_BLOCKS 10
 #endif
 #define FR_Q6_PF_L1_BLOCKS 2
 
-/* Q4_K rows of 4096 columns or more (ffn_down) prefetch in the same two
- * stages, into L2 12 blocks ahead and into L1 2 ahead. Zen 4: AVX-512,
- * Qwen3 (6144 columns) ffn_down 4-9% less time in six runs, TinyLlama
- * (5632) -3 to +0.4% in four; AVX2, ffn_down -0.7 to -6.1% in four runs
- * (Qwen3, TinyLlama). On rows of 2048 they gained nothing (AVX-512 gate/up
- * -0.8 to +2.6% in six runs; AVX2 on all rows, steps within 1%), so those
- * keep one stage. Why only long rows is a guess: their activations
- * (4.5-6 KiB, re-read for every eight rows) share L1 with the weight lines
- * in flight, as for Q4_0's long rows (x86_r8_q0.c). */
+/* On Zen 4 only, Q4_K rows of 4096 columns or more (ffn_down) prefetch in
+ * the same two stages, into L2 12 blocks ahead and into L1 2 ahead. Zen 4:
+ * AVX-512, Qwen3 (6144 columns) ffn_down 4-9% less time in six runs,
+ * TinyLlama (5632) -3 to +0.4% in four; AVX2, ffn_down -0.7 to -6.1% in
+ * four runs (Qwen3, TinyLlama). On rows of 2048 they gained nothing
+ * (AVX-512 gate/up -0.8 to +2.6% in six runs; AVX2 on all rows, steps
+ * within 1%). On Zen 5 (Qwen3, 2026-12-06) ffn_down took 11-12% more time
+ * with them in the AVX-512 build and 21-25% more in the AVX2 build. Why
+ * only long rows, and only Zen 4, is a guess: their activations (4.5-6
+ * KiB, re-read for every eight rows) share L1 with the weight lines in
+ * flight, as for Q4_0's long rows (x86_r8_q0.c). */
 #define FR_Q4_K_LONG_ROW 4096
 #define FR_Q4_K_PF_L2_BLOCKS 12
 #define FR_Q4_K_PF_L1_BLOCKS 2
 /* a block is 1184 bytes from a 32-byte aligned start: 19 lines cover it */
 #define FR_Q4_K_PF_LINES 19
+
+/* 1 on Zen 4 (above); set once as the library loads */
+extern int fr_r8_pf_zen4;
 
 #endif

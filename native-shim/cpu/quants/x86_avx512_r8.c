@@ -177,6 +177,7 @@ static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, con
   const int nb = n / FR_QK_K;
   const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
   __m256 acc = _mm256_setzero_ps();
+  const int two_stage = fr_r8_pf_zen4; /* r8_prefetch.h */
   for (int i = 0; i < nb; i++, y++) {
     __m256i off = _mm256_setzero_si256();
     for (int q = 0; q < 8; q++) {
@@ -187,8 +188,12 @@ static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, con
     }
     __m512i isum = _mm512_setzero_si512();
     for (int h = 0; h < 2; h++) {
-      frq_prefetch_lines_l2((const uint8_t *)(x + i + FR_Q6_PF_L2_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
-      frq_prefetch_lines((const uint8_t *)(x + i + FR_Q6_PF_L1_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
+      if (two_stage) {
+        frq_prefetch_lines_l2((const uint8_t *)(x + i + FR_Q6_PF_L2_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
+        frq_prefetch_lines((const uint8_t *)(x + i + FR_Q6_PF_L1_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
+      } else {
+        frq_prefetch_lines((const uint8_t *)(x + i + FR_K_PREFETCH_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
+      }
       for (int g = 0; g < 8; g += 4) {
         const int j = 8 * h + g / 4;
         __m512i s32[4];
@@ -235,7 +240,7 @@ static void gemm_wide1(int n, float *s, const fr_block_q4_K_r8 *restrict x, cons
   const int nb = n / FR_QK_K;
   const __m512i m4 = _mm512_set1_epi8(0x0f);
   __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
-  const int two_stage = n >= FR_Q4_K_LONG_ROW;
+  const int two_stage = fr_r8_pf_zen4 && n >= FR_Q4_K_LONG_ROW; /* r8_prefetch.h */
   for (int i = 0; i < nb; i++, y++) {
     if (two_stage) {
       frq_prefetch_lines_l2(x + i + FR_Q4_K_PF_L2_BLOCKS, FR_Q4_K_PF_LINES);
