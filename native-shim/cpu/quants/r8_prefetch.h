@@ -28,7 +28,7 @@
  * AVX-512 build: on Zen 4 (2 threads, TinyLlama Q4_K_M) Q6_K time 9-13%
  * less than a single L1 stage 4 blocks ahead, 8 and 10 alike, 12 and 16
  * 2-3% behind 10, 6 ~20% behind; on Zen 5 (Qwen3 Q4_K_M, 2026-12-06) Q6_K
- * time 9-10% MORE than the single stage, so there it is Zen 4 only.
+ * time 10-11% more than with the single stage, so there: Zen 4 only.
  * AVX2 build: two stages everywhere, Q6_K time 35-39% less than its single
  * L1 stage 2 blocks ahead on Zen 4 (steps -11 and -13%; L2 distances 6, 10
  * and 14 within 0.7%) and 8-16% less on Zen 5 (Qwen3); Zen 3 not measured. */
@@ -43,7 +43,7 @@
  * TinyLlama (5632) -3 to +0.4% in four; AVX2, ffn_down -0.7 to -6.1% in
  * four runs (Qwen3, TinyLlama). On rows of 2048 they gained nothing
  * (AVX-512 gate/up -0.8 to +2.6% in six runs; AVX2 on all rows, steps
- * within 1%). On Zen 5 (Qwen3, 2026-12-06) ffn_down took 11-12% more time
+ * within 1%). On Zen 5 (Qwen3, 2026-12-06) ffn_down took 9-12% more time
  * with them in the AVX-512 build and 21-25% more in the AVX2 build. Why
  * only long rows, and only Zen 4, is a guess: their activations (4.5-6
  * KiB, re-read for every eight rows) share L1 with the weight lines in
