@@ -29,6 +29,10 @@
 #include <string.h>
 
 #include "../../native-shim/cpu/quants.h"
+#include "../../native-shim/cpu/quants/kernels.h"
+#if FR_QUANTS_AVX2
+#include "../../native-shim/cpu/quants/r8_prefetch.h"
+#endif
 
 /* ---- ggml's public ABI, mirrored from ggml.h / ggml-cpu.h ----
  * Only what is used here. The layouts are checked at run time against
@@ -543,6 +547,16 @@ static void check_r8(const struct tcase *tc, const fr_type_traits *t, const fr_r
         float out[5 * 9];
         for (int i = 0; i < 5 * 9; i++) out[i] = NAN;
         r8->gemm(n, nt, out, 9, packed, qa_ours, ab);
+#if FR_QUANTS_AVX2
+        /* the other CPU's prefetch pattern (r8_prefetch.h) must give the same bits */
+        float other[5 * 9];
+        for (int i = 0; i < 5 * 9; i++) other[i] = NAN;
+        fr_r8_pf_zen4 = !fr_r8_pf_zen4;
+        r8->gemm(n, nt, other, 9, packed, qa_ours, ab);
+        fr_r8_pf_zen4 = !fr_r8_pf_zen4;
+        if (memcmp(out, other, sizeof out) && bad++ < 3)
+          printf("  %s r8 n=%d nt=%d: prefetch patterns differ in bits\n", tc->name, n, nt);
+#endif
         for (int k = 0; k < nt; k++)
           for (int r = 0; r < FR_R8_ROWS; r++, dots++) {
             float one;
