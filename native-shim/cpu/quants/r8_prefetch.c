@@ -8,23 +8,14 @@
 #if FR_QUANTS_AVX2
 #include "r8_prefetch.h"
 
-#include <cpuid.h>
-
 int fr_r8_pf_zen4;
 
 /* The loader asks every built variant whether this CPU runs it, so this
  * constructor runs on CPUs without the build's features: baseline code
  * only, as cpu_variant.c's check. */
 __attribute__((constructor, target("arch=x86-64"))) static void fr_r8_pf_detect(void) {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(0, &a, &b, &c, &d)) return;
-  /* "AuthenticAMD" in ebx, edx, ecx */
-  const int amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;
-  if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return;
-  const unsigned base = (a >> 8) & 0xf;
-  const unsigned family = base == 0xf ? base + ((a >> 20) & 0xff) : base;
   __builtin_cpu_init();
-  /* family 0x19 is Zen 3 and Zen 4; only Zen 4 has AVX-512 */
-  fr_r8_pf_zen4 = family == 0x19 && __builtin_cpu_supports("avx512f");
+  /* AMD family 0x19 is Zen 3 and Zen 4; only Zen 4 has AVX-512 */
+  fr_r8_pf_zen4 = __builtin_cpu_is("amdfam19h") && __builtin_cpu_supports("avx512f");
 }
 #endif
