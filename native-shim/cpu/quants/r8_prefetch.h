@@ -57,4 +57,7 @@
 /* 1 on Zen 4 (above); set once as the library loads */
 extern int fr_r8_pf_zen4;
 
+/* whether a one-token Q4_K row of n columns prefetches in two stages (above) */
+static inline int fr_r8_q4_K_two_stage(int n) { return fr_r8_pf_zen4 && n >= FR_Q4_K_LONG_ROW; }
+
 #endif

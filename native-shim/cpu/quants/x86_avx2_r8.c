@@ -36,7 +36,7 @@ static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, f
   __m256 acc[4], macc[4];
   for (int t = 0; t < nt; t++) acc[t] = _mm256_setzero_ps(), macc[t] = _mm256_setzero_ps();
   /* one token (decode) on long rows, on Zen 4: r8_prefetch.h */
-  const int two_stage = nt == 1 && fr_r8_pf_zen4 && n >= FR_Q4_K_LONG_ROW;
+  const int two_stage = nt == 1 && fr_r8_q4_K_two_stage(n);
   for (int i = 0; i < nb; i++) {
     const fr_block_q8_K *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;

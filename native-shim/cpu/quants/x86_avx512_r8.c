@@ -240,7 +240,7 @@ static void gemm_wide1(int n, float *s, const fr_block_q4_K_r8 *restrict x, cons
   const int nb = n / FR_QK_K;
   const __m512i m4 = _mm512_set1_epi8(0x0f);
   __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
-  const int two_stage = fr_r8_pf_zen4 && n >= FR_Q4_K_LONG_ROW; /* r8_prefetch.h */
+  const int two_stage = fr_r8_q4_K_two_stage(n); /* r8_prefetch.h */
   for (int i = 0; i < nb; i++, y++) {
     if (two_stage) {
       frq_prefetch_lines_l2(x + i + FR_Q4_K_PF_L2_BLOCKS, FR_Q4_K_PF_LINES);
