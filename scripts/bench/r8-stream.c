@@ -6,6 +6,8 @@
 // drift hits all alike. With THREADS > 1 each thread streams its own
 // contiguous share of every matrix's groups, as decode's regions do.
 // Layouts:
+//   plain     the rows layout's bytes read with plain summing loads (membw.c's
+//             loop), no kernel: the memory rate of the same minute
 //   rows      as the engine reads today: each eight-row group's whole row
 //             (all K columns), group after group
 //   slices=N  K cut in N slices, slice-major: slice k of every group, then
@@ -56,6 +58,7 @@ static float frand(void) {
 
 typedef struct {
   int k, slices, claim; /* slices 0: rows; claim: groups per pass (0: the thread's whole share; -1: halving) */
+  int plain;            /* read the same bytes with plain summing loads (membw.c's loop), no kernel */
   double seconds, bytes;
 } config;
 
@@ -75,6 +78,8 @@ typedef struct {
   int ith;
 } worker;
 
+static volatile uint64_t plain_sink;
+
 /* thread ith's share of groups, in the config's layout, of four matrices */
 static void stream(const job *j, int ith) {
   const int nb = j->c->k / j->t->blck_size, ns = j->c->slices;
@@ -83,6 +88,16 @@ static void stream(const job *j, int ith) {
   float out[8];
   for (int q = 0; q < 4; q++) {
     const uint8_t *base = j->w + (size_t)((j->m0 + q) % MATRICES) * j->matrix_stride;
+    if (j->c->plain) {
+      const uint64_t *p = (const uint64_t *)(base + u0 * unit);
+      const size_t n = (u1 - u0) * unit / 8;
+      uint64_t a[8] = {0};
+      for (size_t i = 0; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) a[k] += p[i + k];
+      for (int k = 1; k < 8; k++) a[0] += a[k];
+      plain_sink += a[0];
+      continue;
+    }
     if (!ns) {
       for (size_t u = u0; u < u1; u++) j->r8->gemm(j->c->k, 1, out, 8, base + u * unit, j->act, 0);
       continue;
@@ -126,7 +141,7 @@ int main(int argc, char **argv) {
   const int type = argc > 4 ? type_of(argv[1]) : -1;
   const int reps = argc > 4 ? atoi(argv[2]) : 0, nth = argc > 4 ? atoi(argv[3]) : 0;
   if (type < 0 || reps < 1 || nth < 1 || nth > 64) {
-    fprintf(stderr, "usage: r8-stream q4_0|q8_0|q4_K|q6_K REPS THREADS K:rows|K:slices=N ...\n");
+    fprintf(stderr, "usage: r8-stream q4_0|q8_0|q4_K|q6_K REPS THREADS K:rows|K:plain|K:slices=N ...\n");
     return 2;
   }
   const fr_type_traits *t = fr_get_type_traits(type), *at = fr_get_type_traits(t->vec_dot_type);
@@ -138,9 +153,10 @@ int main(int argc, char **argv) {
     c[nc] = (config){.k = atoi(argv[i])};
     const char *lay = strchr(argv[i], ':');
     c[nc].slices = lay && !strncmp(lay, ":slices=", 8) ? atoi(lay + 8) : 0;
+    c[nc].plain = lay && !strcmp(lay, ":plain");
     const char *claim = c[nc].slices ? strchr(lay, '/') : NULL;
     c[nc].claim = claim ? (claim[1] == 'h' ? -1 : atoi(claim + 1)) : 0;
-    if (c[nc].k <= 0 || c[nc].k % t->blck_size || !lay || (strcmp(lay, ":rows") && c[nc].slices < 1)) {
+    if (c[nc].k <= 0 || c[nc].k % t->blck_size || !lay || (strcmp(lay, ":rows") && !c[nc].plain && c[nc].slices < 1)) {
       fprintf(stderr, "r8-stream: bad config %s (K a multiple of %d, then :rows or :slices=N)\n", argv[i], t->blck_size);
       return 2;
     }
@@ -207,7 +223,7 @@ int main(int argc, char **argv) {
     char lay[32];
     if (c[ci].slices && c[ci].claim < 0) snprintf(lay, sizeof lay, "slices=%d/h", c[ci].slices);
     else if (c[ci].slices) snprintf(lay, sizeof lay, c[ci].claim ? "slices=%d/%d" : "slices=%d", c[ci].slices, c[ci].claim);
-    else snprintf(lay, sizeof lay, "rows");
+    else snprintf(lay, sizeof lay, c[ci].plain ? "plain" : "rows");
     printf("%s %d %s %d %.2f GB/s\n", argv[1], c[ci].k, lay, nth, c[ci].bytes / c[ci].seconds / 1e9);
   }
   return 0;
