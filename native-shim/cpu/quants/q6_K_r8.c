@@ -19,9 +19,9 @@ void fr_repack_q6_K_r8(const void *src, size_t src_row_bytes, void *dst, int n) 
       for (int j = 0; j < 16; j++) o->scales[j / 2][r][j % 2] = x->scales[j];
       for (int h = 0; h < 2; h++)
         for (int g = 0; g < 8; g++) {
-          memcpy(o->ql[h][0][g][r], x->ql + 64 * h + 4 * g, 4);
-          memcpy(o->ql[h][1][g][r], x->ql + 64 * h + 32 + 4 * g, 4);
-          memcpy(o->qh[h][g][r], x->qh + 32 * h + 4 * g, 4);
+          memcpy(FR_Q6_R8_QL(*o, h, 0, g)[r], x->ql + 64 * h + 4 * g, 4);
+          memcpy(FR_Q6_R8_QL(*o, h, 1, g)[r], x->ql + 64 * h + 32 + 4 * g, 4);
+          memcpy(FR_Q6_R8_QH(*o, h, g)[r], x->qh + 32 * h + 4 * g, 4);
         }
     }
   }
@@ -40,8 +40,8 @@ void fr_gemm_q6_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *
         for (int h = 0; h < 2; h++)
           for (int g = 0; g < 8; g++)
             for (int b = 0; b < 4; b++) {
-              const int l = 4 * g + b, qh = x[i].qh[h][g][r][b];
-              const int ql0 = x[i].ql[h][0][g][r][b], ql1 = x[i].ql[h][1][g][r][b];
+              const int l = 4 * g + b, qh = FR_Q6_R8_QH(x[i], h, g)[r][b];
+              const int ql0 = FR_Q6_R8_QL(x[i], h, 0, g)[r][b], ql1 = FR_Q6_R8_QL(x[i], h, 1, g)[r][b];
               const int8_t *a = y[i].qs + 128 * h + l;
               const int j = 8 * h + g / 4;
               sub[j + 0] += ((ql0 & 0x0f) | ((qh & 3) << 4)) * a[0];

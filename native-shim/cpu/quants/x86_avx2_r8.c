@@ -137,9 +137,9 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
         const int j = 8 * h + g / 4;
         __m256i p16[4][4];
         for (int gg = 0; gg < 2; gg++) {
-          const __m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh[h][g + gg]);
-          const __m256i q0 = _mm256_loadu_si256((const __m256i *)x[i].ql[h][0][g + gg]);
-          const __m256i q1 = _mm256_loadu_si256((const __m256i *)x[i].ql[h][1][g + gg]);
+          const __m256i qh = _mm256_loadu_si256((const __m256i *)FR_Q6_R8_QH(x[i], h, g + gg));
+          const __m256i q0 = _mm256_loadu_si256((const __m256i *)FR_Q6_R8_QL(x[i], h, 0, g + gg));
+          const __m256i q1 = _mm256_loadu_si256((const __m256i *)FR_Q6_R8_QL(x[i], h, 1, g + gg));
           __m256i v[4];
           v[0] = _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
           v[1] = _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));

@@ -138,9 +138,9 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
         for (int t = 0; t < nt; t++)
           for (int c = 0; c < 4; c++) s32[t][c] = _mm256_setzero_si256();
         for (int gg = 0; gg < 4; gg++) {
-          const __m256i qh = _mm256_loadu_si256((const __m256i *)x[i].qh[h][g + gg]);
-          const __m256i q0 = _mm256_loadu_si256((const __m256i *)x[i].ql[h][0][g + gg]);
-          const __m256i q1 = _mm256_loadu_si256((const __m256i *)x[i].ql[h][1][g + gg]);
+          const __m256i qh = _mm256_loadu_si256((const __m256i *)FR_Q6_R8_QH(x[i], h, g + gg));
+          const __m256i q0 = _mm256_loadu_si256((const __m256i *)FR_Q6_R8_QL(x[i], h, 0, g + gg));
+          const __m256i q1 = _mm256_loadu_si256((const __m256i *)FR_Q6_R8_QL(x[i], h, 1, g + gg));
           __m256i v[4];
           v[0] = _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
           v[1] = _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
@@ -177,7 +177,7 @@ static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, con
   const int nb = n / FR_QK_K;
   const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
   __m256 acc = _mm256_setzero_ps();
-  const int two_stage = fr_r8_pf_zen4; /* r8_prefetch.h */
+  const int pf = fr_r8_q6_K_prefetch(n); /* r8_prefetch.h */
   for (int i = 0; i < nb; i++, y++) {
     __m256i off = _mm256_setzero_si256();
     for (int q = 0; q < 8; q++) {
@@ -188,10 +188,10 @@ static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, con
     }
     __m512i isum = _mm512_setzero_si512();
     for (int h = 0; h < 2; h++) {
-      if (two_stage) {
+      if (pf == FR_R8_PF_TWO_STAGE) {
         frq_prefetch_lines_l2((const uint8_t *)(x + i + FR_Q6_PF_L2_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
         frq_prefetch_lines((const uint8_t *)(x + i + FR_Q6_PF_L1_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
-      } else {
+      } else if (pf == FR_R8_PF_L1) {
         frq_prefetch_lines((const uint8_t *)(x + i + FR_K_PREFETCH_BLOCKS) + FR_Q6_PF_HALF * h, FR_Q6_PF_LINES);
       }
       for (int g = 0; g < 8; g += 4) {
@@ -199,9 +199,10 @@ static void gemm6_wide1(int n, float *s, const fr_block_q6_K_r8 *restrict x, con
         __m512i s32[4];
         for (int c = 0; c < 4; c++) s32[c] = _mm512_setzero_si512();
         for (int gg = 0; gg < 4; gg += 2) {
-          const __m512i qh = _mm512_loadu_si512(x[i].qh[h][g + gg]);
-          const __m512i q0 = _mm512_loadu_si512(x[i].ql[h][0][g + gg]);
-          const __m512i q1 = _mm512_loadu_si512(x[i].ql[h][1][g + gg]);
+          /* runs g + gg and g + gg + 1, 64 contiguous bytes each (blocks.h) */
+          const __m512i q0 = _mm512_loadu_si512(FR_Q6_R8_QL(x[i], h, 0, g + gg));
+          const __m512i q1 = _mm512_loadu_si512(FR_Q6_R8_QL(x[i], h, 1, g + gg));
+          const __m512i qh = _mm512_loadu_si512(FR_Q6_R8_QH(x[i], h, g + gg));
           __m512i v[4];
           /* m4 ? low : high bits & 0x30, one vpternlogd (0xca: A ? B : C) */
           v[0] = _mm512_ternarylogic_epi32(m4, q0, _mm512_and_si512(_mm512_slli_epi16(qh, 4), m30), 0xca);
@@ -365,9 +366,9 @@ static inline __attribute__((always_inline)) void gemm6_pair_nt(int n, const int
         for (int t = 0; t < nt; t++)
           for (int c = 0; c < 4; c++) s32[t][c] = _mm512_setzero_si512();
         for (int gg = 0; gg < 4; gg++) {
-          const __m512i qh = frq_pair256(xa[i].qh[h][g + gg], xb[i].qh[h][g + gg]);
-          const __m512i q0 = frq_pair256(xa[i].ql[h][0][g + gg], xb[i].ql[h][0][g + gg]);
-          const __m512i q1 = frq_pair256(xa[i].ql[h][1][g + gg], xb[i].ql[h][1][g + gg]);
+          const __m512i qh = frq_pair256(FR_Q6_R8_QH(xa[i], h, g + gg), FR_Q6_R8_QH(xb[i], h, g + gg));
+          const __m512i q0 = frq_pair256(FR_Q6_R8_QL(xa[i], h, 0, g + gg), FR_Q6_R8_QL(xb[i], h, 0, g + gg));
+          const __m512i q1 = frq_pair256(FR_Q6_R8_QL(xa[i], h, 1, g + gg), FR_Q6_R8_QL(xb[i], h, 1, g + gg));
           __m512i v[4];
           v[0] = _mm512_or_si512(_mm512_and_si512(q0, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 4), m30));
           v[1] = _mm512_or_si512(_mm512_and_si512(q1, m4), _mm512_and_si512(_mm512_slli_epi16(qh, 2), m30));
