@@ -59,6 +59,7 @@
  * only long rows, and only Zen 4, is a guess: their activations (4.5-6
  * KiB, re-read for every eight rows) share L1 with the weight lines in
  * flight, as for Q4_0's long rows (x86_r8_q0.c). */
+/* (Q6_K's rule above splits its rows at the same length) */
 #define FR_R8_LONG_ROW 4096
 #define FR_Q4_K_PF_L2_BLOCKS 12
 #define FR_Q4_K_PF_L1_BLOCKS 2
