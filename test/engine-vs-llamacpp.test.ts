@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { agreement } from '../src/eval/logit-agreement.js';
-import { llamaCppAvailable, llamaCppLogits, makeFixture } from './helpers/llamacpp.js';
+import { Engine } from '../src/model/engine.js';
+import { llamaCppAvailable, llamaCppLogits, makeFixture, maxAbsDifference } from './helpers/llamacpp.js';
 import { sharedFile } from './helpers/shared.js';
 import { ferrumLogits, seededTokens } from './helpers/teacher-forced.js';
 
@@ -44,6 +45,25 @@ describe.skipIf(!vocabFrom || !llamaCppAvailable())('logits match llama.cpp for 
       expect(a.rate).toBeGreaterThanOrEqual(0.99);
     });
   }
+
+  // Prompt chunks before the last have no output rows: their steps still
+  // fill the KV cache, and the last chunk's logits are llama.cpp's.
+  it('a prompt longer than the batch: the last logits after chunks with no output rows', () => {
+    const model = makeFixture(['--arch', 'llama', '--layers', '2', '--dim', '256', '--ff', '768', '--heads', '8', '--kv-heads', '4',
+      '--vocab-from', vocabFrom!, '--type', 'Q8_0', '--seed', '7']);
+    const tokens = seededTokens(200, 512, 44);
+    const peer = llamaCppLogits(model, tokens).logits[0]!;
+    const e = Engine.load(model, { nCtx: 256, batch: 48, threads: 2 });
+    let ours: Float32Array;
+    try {
+      ours = e.eval(tokens, 0)[0]!;
+    } finally {
+      e.close();
+    }
+    const scale = peer.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    console.log(`chunked prompt: max |dlogit| ${maxAbsDifference(ours, peer).toExponential(2)} of max |logit| ${scale.toFixed(2)}`);
+    expect(maxAbsDifference(ours, peer)).toBeLessThan(0.02 * scale);
+  });
 
   for (const c of ARCH_CASES) {
     it(`${c.arch} ${c.type} ${c.extra.join(' ')}: top-1 agreement >= 99% over ${POSITIONS} positions`, () => {
