@@ -8,7 +8,7 @@
 // the sustained rate of two seconds of streaming right before each run, and,
 // beside it, the best single pass, a peak that no run of seconds holds).
 //
-//   node scripts/bench-vs-llamacpp.mjs [MODEL.gguf ...] [-t N[,N...]] [-p 512] [-n 128] [-r 5] [--rounds 2] [--json]
+//   node scripts/bench-vs-llamacpp.mjs [MODEL.gguf ...] [-t N[,N...]] [-p 512] [-n 128] [-d 0] [-r 5] [--rounds 2] [--json]
 //
 // Without models it benchmarks random-weight fixtures of real model shapes
 // (TinyLlama-1.1B in Q4_K_M, Q4_0, Q8_0; Qwen3-1.7B in Q4_K_M), made once by
@@ -34,6 +34,7 @@ const USAGE = `usage: node scripts/bench-vs-llamacpp.mjs [MODEL.gguf ...] [optio
   -t, --threads N   threads for both; a comma list runs each (default: ${availableParallelism()}, this machine's)
   -p, --n-prompt N  prompt tokens, one prefill step (default 512)
   -n, --n-gen N     tokens decoded one at a time (default 128)
+  -d, --n-depth N   tokens already in the context, filled untimed, before each test (default 0)
   -r, --reps N      timed repetitions per run, after a warm-up (default 5)
   --rounds N        llama.cpp/ferrum pairs per model, alternating (default 2: A B A B)
   --json            end with one line {"results": [...]}
@@ -43,7 +44,7 @@ class BenchError extends Error {}
 const log = (m) => process.stderr.write(`${m}\n`);
 
 function parseArgs(argv) {
-  const o = { models: [], threads: [availableParallelism()], nPrompt: 512, nGen: 128, reps: 5, rounds: 2, json: false };
+  const o = { models: [], threads: [availableParallelism()], nPrompt: 512, nGen: 128, nDepth: 0, reps: 5, rounds: 2, json: false };
   const num = (flag, v, min) => {
     const n = Number(v);
     if (v === undefined || !Number.isInteger(n) || n < min) throw new BenchError(`${flag} needs a whole number >= ${min}`);
@@ -56,6 +57,7 @@ function parseArgs(argv) {
       case '-t': case '--threads': o.threads = String(argv[++i]).split(',').map((v) => num(a, v, 1)); break;
       case '-p': case '--n-prompt': o.nPrompt = num(a, argv[++i], 1); break;
       case '-n': case '--n-gen': o.nGen = num(a, argv[++i], 1); break;
+      case '-d': case '--n-depth': o.nDepth = num(a, argv[++i], 0); break;
       case '-r': case '--reps': o.reps = num(a, argv[++i], 1); break;
       case '--rounds': o.rounds = num(a, argv[++i], 1); break;
       case '--json': o.json = true; break;
@@ -114,7 +116,8 @@ function runJson(cmd, args, what) {
 }
 
 function testArgs(o, threads) {
-  return ['-p', String(o.nPrompt), '-n', String(o.nGen), '-r', String(o.reps), '-t', String(threads), '-o', 'json'];
+  const depth = o.nDepth > 0 ? ['-d', String(o.nDepth)] : [];
+  return ['-p', String(o.nPrompt), '-n', String(o.nGen), ...depth, '-r', String(o.reps), '-t', String(threads), '-o', 'json'];
 }
 
 const TOOLS = {
@@ -140,18 +143,25 @@ function pool(runs) {
 }
 
 /**
- * Bytes a decode step reads from the file: every weight tensor once, except
+ * Bytes a decode step reads: every weight tensor of the file once, except
  * the token embedding, of which one row is read (unless the output layer
- * reuses it, as tied models do, and then it is read whole).
+ * reuses it, as tied models do, and then it is read whole); and at a depth,
+ * the F16 KV cache's K and V rows of every layer, as many as the cached
+ * positions of an average step of the test.
  */
-async function weightBytesPerToken(path) {
+async function bytesPerToken(path, o) {
   const { readGguf } = await import('../dist/gguf/index.js');
+  const { readHParams } = await import('../dist/model/hparams.js');
   const f = readGguf(path);
   const tied = !f.tensors.some((t) => t.name === 'output.weight');
   let bytes = 0;
   for (const t of f.tensors) {
     if (t.name === 'token_embd.weight' && !tied) bytes += (t.bytes ?? 0) / t.dims[1];
     else bytes += t.bytes ?? 0;
+  }
+  if (o.nDepth > 0) {
+    const hp = readHParams(f);
+    bytes += 2 * hp.nLayer * hp.nHeadKV * hp.headDim * 2 * (o.nDepth + (o.nGen + 1) / 2);
   }
   return { bytes, fileSize: f.fileSize };
 }
@@ -176,7 +186,7 @@ async function main() {
   const results = [];
   const started = Date.now();
   for (const m of models) {
-    const { bytes, fileSize } = await weightBytesPerToken(m.path);
+    const { bytes, fileSize } = await bytesPerToken(m.path, o);
     for (const threads of o.threads) {
       const runs = { llamacpp: [], ferrum: [] };
       // A probe right before each run: a shared machine's bandwidth drifts
@@ -208,7 +218,7 @@ async function main() {
   const lines = [
     `bench-vs-llamacpp ${date}: llama-bench (llama.cpp ${commit.slice(0, 12)}, GGML_NATIVE) vs ferrum ${VERSION} bench`,
     `machine: ${cpus()[0]?.model.trim() ?? '?'}, ${availableParallelism()} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; `
-      + `-p ${o.nPrompt} -n ${o.nGen} -r ${o.reps}, ${o.rounds} round${o.rounds === 1 ? '' : 's'} alternating llama.cpp/ferrum per model and thread count; ${fmt(minutes, 1)} min`,
+      + `-p ${o.nPrompt} -n ${o.nGen}${o.nDepth > 0 ? ` -d ${o.nDepth}` : ''} -r ${o.reps}, ${o.rounds} round${o.rounds === 1 ? '' : 's'} alternating llama.cpp/ferrum per model and thread count; ${fmt(minutes, 1)} min`,
     `load average (1/5/15 min): ${load0.map((x) => fmt(x)).join(' ')} at the start, ${load1.map((x) => fmt(x)).join(' ')} at the end`,
     `memory read bandwidth (scripts/bench/membw.c, ${PROBE_SECONDS} s of passes over 1 GiB; sustained / best pass): ${o.threads.map((t) => `${t} threads ${bwPair(bw0.get(t))} before, ${bwPair(bw1.get(t))} after`).join('; ')}`,
     '',
@@ -216,16 +226,17 @@ async function main() {
     '|---|---:|---:|---|---:|---:|---:|',
   ];
   const json = [];
+  const at = o.nDepth > 0 ? ` @ d${o.nDepth}` : '';
   for (const r of results) {
     const fp = mean(r.ferrum.pp);
     const lp = mean(r.llamacpp.pp);
     const fd = mean(r.ferrum.tg);
     const ld = mean(r.llamacpp.tg);
     const size = `${fmt(r.fileSize / 2 ** 30, 2)} GiB`;
-    lines.push(`| ${r.m.label} | ${size} | ${r.threads} | pp${o.nPrompt} | ${pm(r.llamacpp.pp)} | ${pm(r.ferrum.pp)} | ${fmt(fp / lp, 3)} |`);
-    lines.push(`| ${r.m.label} | ${size} | ${r.threads} | tg${o.nGen} | ${pm(r.llamacpp.tg)} | ${pm(r.ferrum.tg)} | ${fmt(fd / ld, 3)} |`);
+    lines.push(`| ${r.m.label} | ${size} | ${r.threads} | pp${o.nPrompt}${at} | ${pm(r.llamacpp.pp)} | ${pm(r.ferrum.pp)} | ${fmt(fp / lp, 3)} |`);
+    lines.push(`| ${r.m.label} | ${size} | ${r.threads} | tg${o.nGen}${at} | ${pm(r.llamacpp.tg)} | ${pm(r.ferrum.tg)} | ${fmt(fd / ld, 3)} |`);
     json.push({
-      model: r.m.label, threads: r.threads,
+      model: r.m.label, threads: r.threads, ...(o.nDepth > 0 ? { depth: o.nDepth } : {}),
       ferrum_prefill: fp, llamacpp_prefill: lp, prefill_ratio: fp / lp,
       ferrum_decode: fd, llamacpp_decode: ld, decode_ratio: fd / ld,
       decode_share_of_bound: (fd * r.bytes) / r.sustained,
@@ -234,9 +245,9 @@ async function main() {
       llamacpp_decode_share_of_peak: (ld * r.bytes) / peak(r),
     });
   }
-  lines.push('', 'decode against the memory-bandwidth bound (bound t/s = bandwidth / weight bytes read per token; bound: the mean',
+  lines.push('', `decode against the memory-bandwidth bound (bound t/s = bandwidth / ${o.nDepth > 0 ? 'weight and KV cache' : 'weight'} bytes read per token; bound: the mean`,
     `sustained rate of the ${PROBE_SECONDS}-second probes right before each of this model's runs; peak: the best single pass of any probe):`, '',
-    '| model | threads | weight MB / token | bound GB/s | bound t/s | llama.cpp share | ferrum share | peak GB/s | llama.cpp share of peak | ferrum share of peak |',
+    `| model | threads | ${o.nDepth > 0 ? 'weight + KV' : 'weight'} MB / token | bound GB/s | bound t/s | llama.cpp share | ferrum share | peak GB/s | llama.cpp share of peak | ferrum share of peak |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     const bound = r.sustained / r.bytes;

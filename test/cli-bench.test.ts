@@ -1,8 +1,10 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { measure, type Evaluator } from '../src/bench/measure.js';
 import { FIELDS } from '../src/bench/record.js';
 import { mean, stddev } from '../src/bench/stats.js';
 import { expandTests, testName } from '../src/bench/tests.js';
+import { TokenSource } from '../src/bench/token-source.js';
 import { ferrum } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/shared.js';
 
@@ -28,6 +30,7 @@ interface Row {
   n_threads: number;
   n_prompt: number;
   n_gen: number;
+  n_depth: number;
   avg_ns: number;
   stddev_ns: number;
   avg_ts: number;
@@ -122,6 +125,15 @@ describe('ferrum bench', () => {
     expect(rows.map((r) => [r.n_threads, r.n_prompt, r.n_gen])).toEqual([[1, 8, 0], [2, 8, 0]]);
   });
 
+  it('-d takes a list of depths: a row set per depth, named as llama-bench names them', () => {
+    const { stdout } = bench(['-p', '16', '-n', '8', '-d', '0,24', '-r', '1', '-o', 'jsonl']);
+    const rows = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+    expect(rows.map((r) => [r.n_prompt, r.n_gen, r.n_depth])).toEqual([[16, 0, 0], [0, 8, 0], [16, 0, 24], [0, 8, 24]]);
+    for (const r of rows) checkRow(r, 1);
+    const md = bench(['-p', '0', '-n', '4', '-d', '24', '-r', '1']).stdout.split('\n');
+    expect(md[2]!.split('|').map((c) => c.trim())[6]).toBe('tg4 @ d24');
+  });
+
   it('-o csv has llama-bench\'s header and quoted values', () => {
     const { stdout } = bench([...SMALL, '-o', 'csv']);
     const lines = stdout.trimEnd().split('\n');
@@ -148,6 +160,7 @@ describe('ferrum bench', () => {
       [['-n', '-1'], /is invalid/],
       [['-r', '0'], /-r, --repetitions .* '0' is invalid/],
       [['-t', '0'], /-t, --threads .* '0' is invalid/],
+      [['-d', '-8'], /-d, --n-depth .* '-8' is invalid/],
       [['-o', 'xml'], /expected one of md, csv, json, jsonl/],
       [['--json', '-o', 'csv'], /--json and -o csv/],
       [['-p', '0', '-n', '0'], /nothing to measure/],
@@ -174,6 +187,22 @@ describe('bench internals', () => {
     const tests = expandTests({ nPrompt: [512, 0, 128], nGen: [128], threads: [1, 2] });
     expect(tests.map((t) => `${testName(t)}@${t.threads}`)).toEqual(['pp512@1', 'pp128@1', 'tg128@1', 'pp512@2', 'pp128@2', 'tg128@2']);
     expect(testName({ nPrompt: 4, nGen: 2 })).toBe('pp4+tg2');
+    const deep = expandTests({ nPrompt: [512], nGen: [128], nDepth: [0, 1024], threads: [2] });
+    expect(deep.map((t) => testName(t))).toEqual(['pp512', 'tg128', 'pp512 @ d1024', 'tg128 @ d1024']);
+  });
+
+  it('fills a depth once, untimed, after the warm-up, and times only what comes after it', () => {
+    const calls: string[] = [];
+    const engine: Evaluator = {
+      eval: (tokens, pos0) => calls.push(`eval ${tokens.length}@${pos0}`),
+      evalNext: (_token, pos) => calls.push(`next @${pos}`),
+    };
+    const tokens = new TokenSource(1000, 1, 7);
+    expect(measure(engine, { nPrompt: 0, nGen: 2, nDepth: 5 }, { reps: 2, warmup: true, tokens })).toHaveLength(2);
+    expect(calls).toEqual(['next @0', 'eval 5@0', 'next @5', 'next @6', 'next @5', 'next @6']);
+    calls.length = 0;
+    measure(engine, { nPrompt: 3, nGen: 0, nDepth: 5 }, { reps: 2, warmup: false, tokens });
+    expect(calls).toEqual(['eval 5@0', 'eval 3@5', 'eval 3@5']);
   });
 
   it('uses the sample standard deviation, 0 for one sample (llama-bench\'s stdev)', () => {

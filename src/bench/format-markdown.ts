@@ -27,7 +27,7 @@ const COLUMNS = {
   n_batch: { header: 'n_batch', width: 7, value: (r) => String(r.n_batch) },
   type_k: { header: 'type_k', width: 6, value: (r) => r.type_k },
   type_v: { header: 'type_v', width: 6, value: (r) => r.type_v },
-  test: { header: 'test', width: 15, value: (r) => testName({ nPrompt: r.n_prompt, nGen: r.n_gen }) },
+  test: { header: 'test', width: 15, value: (r) => testName({ nPrompt: r.n_prompt, nGen: r.n_gen, nDepth: r.n_depth }) },
   ts: { header: 't/s', width: 20, value: (r) => `${r.avg_ts.toFixed(2)} ± ${r.stddev_ts.toFixed(2)}` },
 } satisfies Record<string, MdColumn>;
 

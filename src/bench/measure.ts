@@ -12,7 +12,10 @@ export interface Evaluator {
   evalNext(token: number, pos: number): unknown;
 }
 
-export type Phase = { readonly kind: 'warmup' } | { readonly kind: 'rep'; readonly rep: number; readonly reps: number };
+export type Phase =
+  | { readonly kind: 'warmup' }
+  | { readonly kind: 'depth'; readonly tokens: number }
+  | { readonly kind: 'rep'; readonly rep: number; readonly reps: number };
 
 export interface MeasureOptions {
   readonly reps: number;
@@ -22,12 +25,12 @@ export interface MeasureOptions {
 }
 
 /**
- * Prefill: a fresh context (position 0) and the whole prompt in one eval.
- * Writing from position 0 again overwrites the previous repetition's KV rows,
- * and attention reads only positions below the current one, so no clear is needed.
+ * Prefill: the whole prompt in one eval at pos0 (0, or the test's depth).
+ * Writing from pos0 again overwrites the previous repetition's KV rows, and
+ * attention reads only positions below the current one, so no clear is needed.
  */
-function prompt(engine: Evaluator, ids: readonly number[]): void {
-  engine.eval(ids, 0);
+function prompt(engine: Evaluator, ids: readonly number[], pos0: number): void {
+  engine.eval(ids, pos0);
 }
 
 /** Decode: n single-token evals from position pos0 (0 for a tg test: it has no prompt). */
@@ -39,24 +42,37 @@ function generate(engine: Evaluator, n: number, pos0: number, tokens: TokenSourc
   }
 }
 
-function once(engine: Evaluator, t: Pick<BenchTest, 'nPrompt' | 'nGen'>, tokens: TokenSource): number {
+type TestShape = Pick<BenchTest, 'nPrompt' | 'nGen'> & { readonly nDepth?: number };
+
+/** One timed run, from position nDepth: the rows below it stay as the depth fill left them. */
+function once(engine: Evaluator, t: TestShape, tokens: TokenSource): number {
+  const depth = t.nDepth ?? 0;
   // Prompt ids are drawn before the clock starts; drawing decode ids inside is a few ns a token.
-  const ids = t.nPrompt > 0 ? tokens.prompt(t.nPrompt) : [];
+  const ids = t.nPrompt > 0 ? (depth === 0 ? tokens.prompt(t.nPrompt) : tokens.randoms(t.nPrompt)) : [];
   const t0 = process.hrtime.bigint();
-  if (t.nPrompt > 0) prompt(engine, ids);
-  if (t.nGen > 0) generate(engine, t.nGen, t.nPrompt, tokens);
+  if (t.nPrompt > 0) prompt(engine, ids, depth);
+  if (t.nGen > 0) generate(engine, t.nGen, depth + t.nPrompt, tokens);
   return Number(process.hrtime.bigint() - t0);
 }
 
 /**
  * Nanoseconds of each timed repetition, after one untimed warm-up as
- * llama-bench does it: the full prompt for a pp test, one token for a tg test.
+ * llama-bench does it: the full prompt for a pp test, one token for a tg test
+ * (both from an empty context). At a depth, the context is then filled with
+ * nDepth random tokens, untimed, once: every repetition writes only at
+ * positions from nDepth on, so each starts from the same cached rows, as
+ * llama-bench's restored state gives it.
  */
-export function measure(engine: Evaluator, t: Pick<BenchTest, 'nPrompt' | 'nGen'>, opts: MeasureOptions): number[] {
+export function measure(engine: Evaluator, t: TestShape, opts: MeasureOptions): number[] {
   if (opts.warmup) {
     opts.onPhase?.({ kind: 'warmup' });
     if (t.nPrompt > 0) once(engine, { nPrompt: t.nPrompt, nGen: 0 }, opts.tokens);
     if (t.nGen > 0) once(engine, { nPrompt: 0, nGen: 1 }, opts.tokens);
+  }
+  const depth = t.nDepth ?? 0;
+  if (depth > 0) {
+    opts.onPhase?.({ kind: 'depth', tokens: depth });
+    engine.eval(opts.tokens.prompt(depth), 0);
   }
   const samples: number[] = [];
   for (let rep = 1; rep <= opts.reps; rep++) {

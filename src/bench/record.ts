@@ -87,8 +87,10 @@ const fixed6 = (x: number): number => Number(x.toFixed(6));
 const sig6 = (x: number): number => Number(x.toPrecision(6));
 
 export function makeRecord(
-  model: ModelInfo, ctx: RunContext, test: { nPrompt: number; nGen: number }, samplesNs: readonly number[], startedAt: Date,
+  model: ModelInfo, ctx: RunContext, test: { nPrompt: number; nGen: number; nDepth?: number }, samplesNs: readonly number[],
+  startedAt: Date,
 ): BenchRecord {
+  // the depth fill is not timed, so its tokens do not count (llama-bench: n_prompt + n_gen)
   const ts = tokensPerSecond(test.nPrompt + test.nGen, samplesNs);
   return {
     build_commit: ctx.build,
@@ -127,7 +129,7 @@ export function makeRecord(
     fit_min_ctx: 0,
     n_prompt: test.nPrompt,
     n_gen: test.nGen,
-    n_depth: 0,
+    n_depth: test.nDepth ?? 0,
     // RFC 3339, seconds precision, as llama-bench's strftime("%FT%TZ").
     test_time: `${startedAt.toISOString().slice(0, 19)}Z`,
     avg_ns: Math.round(mean(samplesNs)),

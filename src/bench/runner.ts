@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly model: string;
   readonly nPrompt: readonly number[];
   readonly nGen: readonly number[];
+  /** Tokens already in the context before each test (llama-bench -d). */
+  readonly nDepth: readonly number[];
   /** 0 = one per core. */
   readonly threads: readonly number[];
   readonly reps: number;
@@ -38,20 +40,26 @@ function bosToken(file: GgufFile): number | undefined {
   }
 }
 
-const phaseText = (p: Phase): string => (p.kind === 'warmup' ? 'warm-up' : `rep ${p.rep}/${p.reps}`);
+const phaseText = (p: Phase): string =>
+  p.kind === 'warmup' ? 'warm-up' : p.kind === 'depth' ? `filling the context to depth ${p.tokens}` : `rep ${p.rep}/${p.reps}`;
+
+/** Tokens a step takes while filling a depth with no larger prompt: llama-bench's default micro-batch. */
+const DEPTH_BATCH = 512;
 
 /**
  * Run every test (llama-bench's order), printing each row as it finishes.
- * One engine per thread count, sized for the largest test (context =
- * prompt + generated tokens, batch = the largest prompt), reused across tests.
+ * One engine per thread count, sized for the largest test (context = depth +
+ * prompt + generated tokens, batch = the largest prompt, or up to
+ * DEPTH_BATCH for a depth fill), reused across tests.
  */
 export function runBench(o: BenchOptions, printer: BenchPrinter, progress: Progress): BenchRecord[] {
   const file = readGguf(o.model);
   const info = modelInfo(o.model, file);
   const bos = bosToken(file);
   const tests = expandTests(o);
-  const nCtx = Math.max(1, ...tests.map((t) => t.nPrompt + t.nGen));
-  const batch = Math.max(1, Math.min(o.batch ?? Number.POSITIVE_INFINITY, Math.max(1, ...tests.map((t) => t.nPrompt))));
+  const nCtx = Math.max(1, ...tests.map((t) => t.nDepth + t.nPrompt + t.nGen));
+  const widest = Math.max(1, ...tests.map((t) => Math.max(t.nPrompt, Math.min(t.nDepth, DEPTH_BATCH))));
+  const batch = Math.max(1, Math.min(o.batch ?? Number.POSITIVE_INFINITY, widest));
   const records: BenchRecord[] = [];
   const devices = new Set<string>();
   const name = basename(o.model);

@@ -32,6 +32,13 @@ export class TokenSource {
     return this.bos ?? this.random();
   }
 
+  /** n random ids: a prompt that continues a context. */
+  randoms(n: number): number[] {
+    const ids = new Array<number>(n);
+    for (let i = 0; i < n; i++) ids[i] = this.random();
+    return ids;
+  }
+
   /** A prompt of n tokens for position 0. */
   prompt(n: number): number[] {
     const ids = new Array<number>(n);

@@ -12,6 +12,7 @@ interface BenchCliOptions {
   model?: string;
   nPrompt?: number[];
   nGen?: number[];
+  nDepth?: number[];
   threads?: number[];
   repetitions: number;
   output?: OutputFormat;
@@ -65,7 +66,7 @@ function benchAction(positional: string | undefined, opts: BenchCliOptions): voi
     build,
   });
   runBench({
-    model, nPrompt, nGen, threads: opts.threads ?? [0], reps: opts.repetitions, warmup: opts.warmup,
+    model, nPrompt, nGen, nDepth: opts.nDepth ?? [0], threads: opts.threads ?? [0], reps: opts.repetitions, warmup: opts.warmup,
     backend, kvType, batch: opts.batch, build,
   }, printer, createProgress());
 }
@@ -76,8 +77,9 @@ export function registerBench(program: Command): void {
     .description('measure prompt (pp) and generation (tg) tokens/second the way llama-bench does, in its output formats')
     .argument('[model]', 'path to a .gguf file')
     .option('-m, --model <path>', 'the model (as llama-bench -m); or give it as the argument')
-    .option('-p, --n-prompt <n,...>', 'prompt sizes: tokens evaluated in one prefill step from an empty context (default: 512)', intList(0))
-    .option('-n, --n-gen <n,...>', 'generation lengths: tokens decoded one at a time from an empty context (default: 128)', intList(0))
+    .option('-p, --n-prompt <n,...>', 'prompt sizes: tokens evaluated in one prefill step, after -d tokens (default: 512)', intList(0))
+    .option('-n, --n-gen <n,...>', 'generation lengths: tokens decoded one at a time, after -d tokens (default: 128)', intList(0))
+    .option('-d, --n-depth <n,...>', 'tokens already in the context (filled untimed) before each test, a row set per value (default: 0)', intList(0))
     .option('-r, --repetitions <n>', 'timed runs of each test, after one untimed warm-up', parseIntArg(1), 5)
     .option('-t, --threads <n,...>', 'CPU threads, a row set per value (default: one per core)', intList(1))
     .option('-o, --output <format>', `output format: ${OUTPUT_FORMATS.join(', ')} (default: md)`, parseOutput)
