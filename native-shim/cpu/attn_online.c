@@ -27,8 +27,11 @@ static inline uint64_t pad64(uint64_t n) { return (n + 63) & ~(uint64_t)63; }
 #define FR_ATTN_PF_ROWS 16u
 
 /* into L2, not L1: a run's K and V rows (32 KiB at d = 128) would push
- * each other out of L1 before they are read */
-static inline void prefetch_rows(const uint8_t *p, uint64_t bytes) {
+ * each other out of L1 before they are read. always_inline: GCC 12 takes a
+ * function of nothing but prefetches for one without effects, and where it
+ * does not inline one it drops the calls altogether (seen here when the
+ * loop calling it grew). */
+static inline __attribute__((always_inline)) void prefetch_rows(const uint8_t *p, uint64_t bytes) {
   for (uint64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 2);
 }
 
@@ -182,8 +185,7 @@ void fr_attn_online_heads(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, ui
     const float *const *qf = NULL;
 #if FR_VEC_F16_AVX512
     if (d % 32 == 0) {
-      for (uint32_t h = 0; h < nh; h++)
-        for (uint32_t i = 0; i < d; i++) acc32[h][i] = fr_h2f(((const uint16_t *)qq[h])[i]);
+      for (uint32_t h = 0; h < nh; h++) fr_widen_f16((const uint16_t *)qq[h], acc32[h], d);
       qf = (const float *const *)acc32;
     }
 #endif
@@ -193,8 +195,7 @@ void fr_attn_online_heads(const fr_attn_ctx *c, uint8_t *scratch, uint32_t t, ui
       case 3: online_f16(c, g, n_kv, 3, q, qf, row16, acc16, run, S); break;
       default: online_f16(c, g, n_kv, 4, q, qf, row16, acc16, run, S); break;
     }
-    for (uint32_t h = 0; h < nh; h++)
-      for (uint32_t i = 0; i < d; i++) acc32[h][i] = fr_h2f(acc16[h][i]);
+    for (uint32_t h = 0; h < nh; h++) fr_widen_f16(acc16[h], acc32[h], d);
   }
   for (uint32_t h = 0; h < nh; h++) {
     const float s_inv = S[h] == 0.0f ? 0.0f : 1.0f / S[h];

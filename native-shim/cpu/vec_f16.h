@@ -116,6 +116,15 @@ static inline __attribute__((always_inline)) void fr_dot_f16_heads(uint32_t n, c
 }
 #endif
 
+/* y = x widened to f32 (exact) */
+static inline void fr_widen_f16(const uint16_t *x, float *y, uint32_t n) {
+  uint32_t i = 0;
+#if FR_VEC_F16_AVX2
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, fr_load8h(x + i));
+#endif
+  for (; i < n; i++) y[i] = fr_h2f(x[i]);
+}
+
 /*
  * The V side of n consecutive cache rows (row j at v + j * stride, f16, or
  * f32 rounded to f16 as read) for NH <= FR_MAD_HEADS_MAX query heads that
