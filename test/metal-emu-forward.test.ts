@@ -63,6 +63,26 @@ describe.skipIf(!lib)('tolstoy-tiny-Q8_0 through the Metal kernels (MSL emulator
       metal.close();
     }
   });
+
+  // Chunks before the last have no logits rows: their steps must still fill the KV cache.
+  it('a prompt longer than the batch: the last chunk\'s logits after chunks with no output rows', () => {
+    const opts = { nCtx: 32, batch: 6, threads: 1 } as const;
+    const prompt = [1, 450, 114, 310, 278, 186, 338, 263, 178, 450, 114, 310, 278, 186, 338, 263];
+    const cpu = Engine.load(MODEL, { ...opts, backend: 'cpu' });
+    const metal = Engine.load(MODEL, { ...opts, backend: 'metal' });
+    try {
+      const want = cpu.eval(prompt, 0)[0]!;
+      const got = metal.eval(prompt, 0)[0]!;
+      const ref = new ReferenceModel(readGguf(MODEL)).forward(prompt)[prompt.length - 1]!;
+      let worstRef = 0;
+      got.forEach((v, i) => { worstRef = Math.max(worstRef, Math.abs(v - ref[i]!)); });
+      expect(worstRef).toBeLessThan(0.05);
+      expect(argmax(got)).toBe(argmax(want));
+    } finally {
+      cpu.close();
+      metal.close();
+    }
+  });
 });
 
 /**
