@@ -987,6 +987,48 @@ static void test_errors(void) {
   free_buf(x), free_buf(w), free_buf(y), free_buf(table), free_buf(ids), free_buf(dst);
 }
 
+/* ---------- buffers carved from slabs (buffer.c) ---------- */
+
+/* Big buffers share 2 MiB-aligned slabs: each one zeroed, 64-byte aligned,
+ * apart from its neighbours, and a slab emptied and refilled in any order
+ * hands out zeroed memory again; one bigger than a slab gets its own. */
+static void test_slab_buffers(void) {
+  int32_t d = fr_device_open(1);
+  enum { N = 40 };
+  const int64_t sizes[N / 4] = {64 << 10, (64 << 10) + 1, 100000, 3 << 20, 5 << 20, 1, 777, 9 << 20, 40 << 20, 70 << 20};
+  int32_t h[N];
+  int ok_zero = 1, ok_align = 1, ok_apart = 1;
+  for (int round = 0; round < 2; round++) {
+    for (int i = 0; i < N; i++) {
+      const int64_t n = sizes[i % (N / 4)];
+      h[i] = fr_buffer_new(d, n);
+      uint8_t *p = fr_buffer_contents(h[i]);
+      if (!p) {
+        ok_zero = 0;
+        continue;
+      }
+      for (int64_t k = 0; k < n; k += 4093) ok_zero &= p[k] == 0;
+      ok_zero &= p[n - 1] == 0;
+      ok_align &= ((uintptr_t)p & 63) == 0;
+      memset(p, 0xa5, (size_t)n); /* dirty it: a reused range would show */
+    }
+    for (int i = 0; i < N; i++) {
+      const uint8_t *p = fr_buffer_contents(h[i]);
+      const int64_t n = sizes[i % (N / 4)];
+      ok_apart &= p && p[0] == 0xa5 && p[n - 1] == 0xa5;
+    }
+    /* free every other one, then the rest backwards */
+    for (int i = 0; i < N; i += 2) fr_buffer_free(h[i]);
+    for (int i = N - 1; i > 0; i -= 2) fr_buffer_free(h[i]);
+  }
+  check(ok_zero, "slab buffers come zeroed, also after a slab was emptied and refilled");
+  check(ok_align, "slab buffers are 64-byte aligned");
+  check(ok_apart, "slab buffers do not overlap");
+  const int32_t last = fr_buffer_new(d, 1 << 20);
+  check(last > 0 && fr_device_close(d) == FR_E_INVALID, "a device with a live slab buffer does not close");
+  check(fr_buffer_free(last) == 0 && fr_device_close(d) == 0, "and closes once it is freed: %s", fr_last_error());
+}
+
 /* ---------- threads ---------- */
 
 /* the same op on 1 and N threads gives the same bits: prefill tiles, and
@@ -1041,6 +1083,7 @@ int main(void) {
   test_plan_mul_mat_group();
   test_errors();
   test_threads_vs_single();
+  test_slab_buffers();
   check(fr_device_close(dev) == 0, "device closes once empty: %s", fr_last_error());
   printf("%d passed, %d failed\n", n_passed, n_failed);
   return n_failed ? 1 : 0;
