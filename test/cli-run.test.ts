@@ -148,6 +148,8 @@ describe('ferrum run: errors users will hit, one line each', () => {
     expect(r.stderr).toMatch(/blk\.0\.ffn_up\.weight.*IQ2_XXS/);
   });
   it('a prompt longer than the context', () => oneLine(['The old prince walked into the room and said', '-c', '16', '--raw'], /tokens, longer than the 16-token context/));
+  // 16 tokens with BOS: the context would hold the prompt and nothing to generate
+  it('a prompt as long as the context', () => oneLine(['The old prince walked in the room', '-c', '16', '--raw'], /16 tokens, as long as the 16-token context, with no room to generate/));
   it('the native library not built, with the command that builds it', () => oneLine(['hi'], /npm run build:native/, { FERRUM_CPU_LIB: join(dir, 'missing.so') }));
   it('bad sampling values', () => oneLine(['hi', '--top-p', '1.5'], /top-p must be in \(0, 1\]/));
   it('bad option values', () => oneLine(['hi', '-n', 'abc'], /option '-n, --max-tokens <n>' argument 'abc' is invalid/));

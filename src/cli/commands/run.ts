@@ -117,7 +117,8 @@ async function runAction(first: string | undefined, second: string | undefined, 
         : tok.encodeChat([...(opts.system ? [{ role: 'system', content: opts.system }] : []), { role: 'user', content: prompt! }], chatOpts));
     if (promptTokens.length === 0) throw new UserError('the prompt is empty');
     if (promptTokens.length >= ctx.nCtx) {
-      throw new UserError(`the prompt is ${promptTokens.length} tokens, longer than the ${ctx.nCtx}-token context (raise -c/--ctx-size)`);
+      const than = promptTokens.length === ctx.nCtx ? 'as long as' : 'longer than';
+      throw new UserError(`the prompt is ${promptTokens.length} tokens, ${than} the ${ctx.nCtx}-token context, with no room to generate (raise -c/--ctx-size)`);
     }
     const r = await generate(engine, tok, promptTokens, {
       ...gen,
