@@ -58,8 +58,8 @@ static uint8_t *slab_carve(fr_device *d, uint64_t bytes, fr_slab **from) {
       return NULL;
     }
     *n = (fr_slab){.base = base, .size = want};
-    /* the old slab lives on while buffers are carved from it */
-    if (s && s->n_live == 0) slab_unmap(s);
+    /* an old slab still has buffers (slab_release drops it with its last
+     * one) and lives on until they are freed */
     d->slab = s = n;
   }
   uint8_t *p = s->base + s->used;
@@ -69,17 +69,14 @@ static uint8_t *slab_carve(fr_device *d, uint64_t bytes, fr_slab **from) {
   return p;
 }
 
-/* under fr_api_lock; returns the slab to unmap outside it, if any */
+/* under fr_api_lock; returns the slab to unmap outside it, if any. A
+ * device's slab has buffers while it is set, so a device that closes (no
+ * live buffers) has none left to unmap. */
 static fr_slab *slab_release(fr_buffer *b) {
   fr_slab *s = b->slab;
   if (--s->n_live > 0) return NULL;
   if (b->dev->slab == s) b->dev->slab = NULL;
   return s;
-}
-
-void fr_slab_device_close(fr_device *d) {
-  if (d->slab && d->slab->n_live == 0) slab_unmap(d->slab);
-  d->slab = NULL;
 }
 
 fr_buffer *fr_buffer_get(int32_t handle) { return fr_handle_get(handle, FR_KIND_BUFFER, "buffer"); }

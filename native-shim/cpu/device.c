@@ -72,7 +72,6 @@ FR_EXPORT int32_t fr_device_close(int32_t dev) {
   if (rc == FR_OK) {
     fr_pool_free(d->pool);
     free(d->scratch);
-    fr_slab_device_close(d);
     free(d);
   }
   return rc;

@@ -19,7 +19,7 @@ typedef struct fr_device {
   uint32_t n_live;      /* maps, buffers and plans opened on it */
   uint8_t *scratch;     /* per-op working memory, grown, never shrunk */
   size_t scratch_bytes;
-  struct fr_slab *slab; /* where the next big buffer is carved from (buffer.c) */
+  struct fr_slab *slab; /* where the next big buffer is carved from (buffer.c); NULL when it has none */
   char name[96];
 } fr_device;
 
@@ -41,9 +41,6 @@ typedef struct fr_buffer {
   struct fr_slab *slab; /* non-NULL: data is carved from this slab */
   uint32_t n_plans;     /* plans holding a pointer to data */
 } fr_buffer;
-
-/* the device's current slab goes when it closes (buffer.c) */
-void fr_slab_device_close(fr_device *d);
 
 fr_device *fr_device_get(int32_t handle);
 fr_buffer *fr_buffer_get(int32_t handle);
