@@ -1,4 +1,4 @@
-import type { BenchTest } from './tests.js';
+import type { TestShape } from './tests.js';
 import type { TokenSource } from './token-source.js';
 
 /**
@@ -41,8 +41,6 @@ function generate(engine: Evaluator, n: number, pos0: number, tokens: TokenSourc
     token = tokens.random();
   }
 }
-
-type TestShape = Pick<BenchTest, 'nPrompt' | 'nGen'> & { readonly nDepth?: number };
 
 /** One timed run, from position nDepth: the rows below it stay as the depth fill left them. */
 function once(engine: Evaluator, t: TestShape, tokens: TokenSource): number {

@@ -1,5 +1,6 @@
 import type { ModelInfo } from './model-info.js';
 import { mean, stddev, tokensPerSecond } from './stats.js';
+import type { TestShape } from './tests.js';
 
 /**
  * One result row with llama-bench's own field names and order
@@ -87,8 +88,7 @@ const fixed6 = (x: number): number => Number(x.toFixed(6));
 const sig6 = (x: number): number => Number(x.toPrecision(6));
 
 export function makeRecord(
-  model: ModelInfo, ctx: RunContext, test: { nPrompt: number; nGen: number; nDepth?: number }, samplesNs: readonly number[],
-  startedAt: Date,
+  model: ModelInfo, ctx: RunContext, test: TestShape, samplesNs: readonly number[], startedAt: Date,
 ): BenchRecord {
   // the depth fill is not timed, so its tokens do not count (llama-bench: n_prompt + n_gen)
   const ts = tokensPerSecond(test.nPrompt + test.nGen, samplesNs);

@@ -37,8 +37,11 @@ export function expandTests(m: TestMatrix): BenchTest[] {
   return out;
 }
 
+/** What one measurement runs, whatever the threads: depth absent = 0. */
+export type TestShape = Pick<BenchTest, 'nPrompt' | 'nGen'> & { readonly nDepth?: number };
+
 /** llama-bench's test name: pp512, tg128 (pp512+tg128 for a combined test), then " @ d1024" at a depth. */
-export function testName(t: Pick<BenchTest, 'nPrompt' | 'nGen'> & { readonly nDepth?: number }): string {
+export function testName(t: TestShape): string {
   const depth = t.nDepth ? ` @ d${t.nDepth}` : '';
   if (t.nPrompt > 0 && t.nGen === 0) return `pp${t.nPrompt}${depth}`;
   if (t.nGen > 0 && t.nPrompt === 0) return `tg${t.nGen}${depth}`;

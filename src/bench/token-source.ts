@@ -41,8 +41,6 @@ export class TokenSource {
 
   /** A prompt of n tokens for position 0. */
   prompt(n: number): number[] {
-    const ids = new Array<number>(n);
-    for (let i = 0; i < n; i++) ids[i] = i === 0 ? this.first() : this.random();
-    return ids;
+    return n > 0 ? [this.first(), ...this.randoms(n - 1)] : [];
   }
 }
