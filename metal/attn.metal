@@ -1,6 +1,6 @@
 // attn.metal — attn_<kv>: causal GQA attention over the KV cache, decode and prefill.
-// q/dst f32 [n_tokens][n_head*head_dim]; k/v caches [n_ctx][n_head_kv*head_dim] of f32, f16
-// or q8_0; query t (position pos0+t) attends to rows 0..pos0+t with an online softmax.
+// q/dst f32 [n_tokens][n_head*head_dim]; k/v caches head-major [n_head_kv][n_ctx][head_dim] of
+// f32, f16 or q8_0; query t (position pos0+t) attends to rows 0..pos0+t with an online softmax.
 // Geometry: one threadgroup per (KV head, token): grid (n_head_kv, n_tokens, 1), threadgroup
 // (32 * n_head/n_head_kv, 1, 1): the threadgroup stages each K/V row of its KV head once in
 // threadgroup memory, and its SIMD groups (one per query head of the GQA group) read it there;
@@ -13,8 +13,9 @@ static void attn_impl(constant fr_attn_params & p, device const float * q, devic
                       uint kvh, uint t, uint tiitg, uint lane, uint sg) {
   if (t >= p.n_tokens) return; // grid sized for the largest batch; uniform per threadgroup
   const uint hd = p.head_dim, gqa = p.n_head / p.n_head_kv, h = kvh * gqa + sg, nthr = gqa * FR_SIMD;
-  const uint row_elems = p.n_head_kv * hd;
-  const ulong row_bytes = (ulong)(row_elems / T::BLK) * T::BYTES;
+  const ulong row_bytes = (ulong)(hd / T::BLK) * T::BYTES; // one KV head's row
+  kc += (ulong)kvh * p.n_ctx * row_bytes;
+  vc += (ulong)kvh * p.n_ctx * row_bytes;
   device const float * qh = q + ((ulong)t * p.n_head + h) * hd;
   float qr[8], acc[8]; // this lane's dims lane, lane + 32, ...: q read once
   for (int i = 0; i < 8; i++) {
@@ -27,9 +28,8 @@ static void attn_impl(constant fr_attn_params & p, device const float * q, devic
     device const uchar * krow = kc + (ulong)j * row_bytes;
     device const uchar * vrow = vc + (ulong)j * row_bytes;
     for (uint d = tiitg; d < hd; d += nthr) { // this KV head's slice of row j, once per threadgroup
-      const uint e = kvh * hd + d;
-      ks[d] = T::dq(krow + (e / T::BLK) * T::BYTES, e % T::BLK);
-      vs[d] = T::dq(vrow + (e / T::BLK) * T::BYTES, e % T::BLK);
+      ks[d] = T::dq(krow + (d / T::BLK) * T::BYTES, d % T::BLK);
+      vs[d] = T::dq(vrow + (d / T::BLK) * T::BYTES, d % T::BLK);
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
     float s = 0.0f;

@@ -62,18 +62,25 @@ typedef struct fr_rope_params {
 } fr_rope_params;
 
 /* cpy_f32_<kvtype>: KV cache store; rows land at positions pos0..pos0+n_tokens-1
- * bindings: 0 src f32[n_tokens][n_cols], 1 cache (<kvtype>)[n_ctx][n_cols] */
+ * bindings: 0 src f32[n_tokens][n_cols], 1 cache (<kvtype>)[n_head_kv][n_ctx][head_dim]
+ * A KV cache holds each KV head's rows together (head-major), unlike llama.cpp's
+ * [n_ctx][n_head_kv][head_dim]: attention reads one head's rows at a time, and in
+ * decode from memory, where one run per head streams and rows a whole cache row
+ * apart do not. A head's row is whole blocks of the type (q8_0: head_dim % 32 == 0). */
 typedef struct fr_kv_store_params {
   fr_u32 n_cols;     /* n_head_kv * head_dim */
   fr_u32 n_tokens;   /* dynamic */
   fr_u32 pos0;       /* dynamic */
   fr_u32 n_ctx;      /* rows in the cache: pos0 + n_tokens > n_ctx is an error */
+  fr_u32 head_dim;   /* divides n_cols */
+  fr_u32 _pad;
 } fr_kv_store_params;
 
 /* attn_<kvtype>: causal attention with GQA over the cache, softmax inside.
  * Query t (position pos0+t) attends to cache rows 0..pos0+t.
  * bindings: 0 q f32[n_tokens][n_head*head_dim], 1 k cache, 2 v cache
- * (both [n_ctx][n_head_kv*head_dim]), 3 dst f32[n_tokens][n_head*head_dim] */
+ * (both [n_head_kv][n_ctx][head_dim], as cpy_f32_<kvtype> writes them), 3 dst
+ * f32[n_tokens][n_head*head_dim] */
 typedef struct fr_attn_params {
   fr_u32 n_head;
   fr_u32 n_head_kv;

@@ -1,8 +1,13 @@
-// kv.metal — cpy_f32_<kv>: KV store of src f32 [n_tokens][n_cols] into cache rows
-// pos0..pos0+n_tokens-1 of a [n_ctx][n_cols] cache of f32, f16 or q8_0 (34-byte blocks of 32).
+// kv.metal — cpy_f32_<kv>: KV store of src f32 [n_tokens][n_cols] into rows pos0..pos0+n_tokens-1
+// of a head-major [n_head_kv][n_ctx][head_dim] cache of f32, f16 or q8_0 (34-byte blocks of 32).
 // Geometry: one thread per element (f32/f16) or per 32-block (q8_0):
 // grid (ceil(units/64), n_tokens, 1), threadgroup (64,1,1); units = n_cols or n_cols/32.
 #include "ferrum_metal.h"
+
+// where element i (of n_cols) of the token at position pos lands, in elements
+static inline ulong kv_index(constant fr_kv_store_params & p, uint pos, uint i) {
+  return ((ulong)(i / p.head_dim) * p.n_ctx + pos) * p.head_dim + i % p.head_dim;
+}
 
 kernel void kernel_cpy_f32_f32(constant fr_kv_store_params & p [[buffer(0)]],
                                device const float * src [[buffer(1)]],
@@ -12,7 +17,7 @@ kernel void kernel_cpy_f32_f32(constant fr_kv_store_params & p [[buffer(0)]],
   if (tgpig.y >= p.n_tokens) return; // grid sized for the largest batch
   const uint i = tgpig.x * 64 + tpitg;
   if (i >= p.n_cols) return;
-  cache[(ulong)(p.pos0 + tgpig.y) * p.n_cols + i] = src[(ulong)tgpig.y * p.n_cols + i];
+  cache[kv_index(p, p.pos0 + tgpig.y, i)] = src[(ulong)tgpig.y * p.n_cols + i];
 }
 
 kernel void kernel_cpy_f32_f16(constant fr_kv_store_params & p [[buffer(0)]],
@@ -23,7 +28,7 @@ kernel void kernel_cpy_f32_f16(constant fr_kv_store_params & p [[buffer(0)]],
   if (tgpig.y >= p.n_tokens) return; // grid sized for the largest batch
   const uint i = tgpig.x * 64 + tpitg;
   if (i >= p.n_cols) return;
-  cache[(ulong)(p.pos0 + tgpig.y) * p.n_cols + i] = (half)src[(ulong)tgpig.y * p.n_cols + i];
+  cache[kv_index(p, p.pos0 + tgpig.y, i)] = (half)src[(ulong)tgpig.y * p.n_cols + i];
 }
 
 // q8_0 as the CPU stores it: d = amax/127, q = round-half-even(x * 127/amax)
@@ -36,7 +41,7 @@ kernel void kernel_cpy_f32_q8_0(constant fr_kv_store_params & p [[buffer(0)]],
   const uint ib = tgpig.x * 64 + tpitg;
   if (ib >= p.n_cols / 32) return;
   device const float * x = src + (ulong)tgpig.y * p.n_cols + ib * 32;
-  device uchar * b = cache + (ulong)(p.pos0 + tgpig.y) * (p.n_cols / 32) * 34 + ib * 34;
+  device uchar * b = cache + kv_index(p, p.pos0 + tgpig.y, ib * 32) / 32 * 34; // head_dim % 32 == 0
   float amax = 0.0f;
   for (uint j = 0; j < 32; j++) amax = max(amax, fabs(x[j]));
   const float id = amax > 0.0f ? 127.0f / amax : 0.0f;

@@ -154,6 +154,9 @@ describe('ferrum run: errors users will hit, one line each', () => {
   it('bad sampling values', () => oneLine(['hi', '--top-p', '1.5'], /top-p must be in \(0, 1\]/));
   it('bad option values', () => oneLine(['hi', '-n', 'abc'], /option '-n, --max-tokens <n>' argument 'abc' is invalid/));
   it('too large a context for memory', () => oneLine(['hi', '-c', '2000000000'], /not enough memory for a 2000000000-token context/));
+  // the KV cache is head-major: a q8_0 block may not straddle two heads (the bundled model's are 16 wide)
+  it('a q8_0 KV cache on heads narrower than a block', () =>
+    oneLine(['hi', '--kv-type', 'q8_0'], /--kv-type q8_0 needs a head size that is a multiple of 32 \(this model: 16\)/));
 });
 
 describe('Ctrl-C and profiling flags', () => {

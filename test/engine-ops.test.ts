@@ -104,8 +104,8 @@ describe('CPU kernels match the reference ops', () => {
       const vc = { buffer: device.newBuffer(nCtx * nHeadKV * headDim * bytes), offset: 0 };
       const dst = scratch(q.length);
       run((b) => {
-        b.kvStore(upload(k), kc, kv, nHeadKV * headDim, nCtx);
-        b.kvStore(upload(v), vc, kv, nHeadKV * headDim, nCtx);
+        b.kvStore(upload(k), kc, kv, { nHeadKV, headDim, nCtx });
+        b.kvStore(upload(v), vc, kv, { nHeadKV, headDim, nCtx });
         b.attention(upload(q), kc, vc, dst, kv, { nHead, nHeadKV, headDim, nCtx, scale: 1 / 8 });
       }, SLOTS(t));
       rows(read(dst, q.length), t).forEach((r, i) => expectClose(r, want[i]!, tol, `${kv} position ${i}`));

@@ -345,14 +345,15 @@ d('Metal kernels (MSL emulator) match the CPU executor', () => {
       const q = upload(randoms(t * nHead * headDim)), k = upload(randoms(t * kvDim)), v = upload(randoms(t * kvDim));
       const dst = scratch(t * nHead * headDim);
       both((b, s) => {
-        b.kvStore(k[s], kc[s], kv, kvDim, nCtx);
-        b.kvStore(v[s], vc[s], kv, kvDim, nCtx);
+        b.kvStore(k[s], kc[s], kv, { nHeadKV, headDim, nCtx });
+        b.kvStore(v[s], vc[s], kv, { nHeadKV, headDim, nCtx });
         b.attention(q[s], kc[s], vc[s], dst[s], kv, { nHead, nHeadKV, headDim, nCtx, scale: 1 / 8 });
       }, SLOTS(t, pos0));
       if (kv === 'f32') {
         expect(readBytes(metal, kc.metal, nCtx * rowBytes)).toEqual(readBytes(cpu, kc.cpu, nCtx * rowBytes));
       }
       // tight: float64 attention over the cache the Metal kernels stored
+      // (head-major: KV head g's row j at (g * nCtx + j) * headDim)
       const qv = readF32(metal, q.metal, t * nHead * headDim);
       const K = dequantCache(kv, readBytes(metal, kc.metal, nCtx * rowBytes), nCtx, kvDim);
       const V = dequantCache(kv, readBytes(metal, vc.metal, nCtx * rowBytes), nCtx, kvDim);
@@ -363,7 +364,7 @@ d('Metal kernels (MSL emulator) match the CPU executor', () => {
           const sc: number[] = [];
           for (let j = 0; j <= pos0 + tok; j++) {
             let dot = 0;
-            for (let e = 0; e < headDim; e++) dot += qv[(tok * nHead + h) * headDim + e]! * K[j * kvDim + g * headDim + e]!;
+            for (let e = 0; e < headDim; e++) dot += qv[(tok * nHead + h) * headDim + e]! * K[(g * nCtx + j) * headDim + e]!;
             sc.push(dot / 8);
           }
           const m = Math.max(...sc);
@@ -371,7 +372,7 @@ d('Metal kernels (MSL emulator) match the CPU executor', () => {
           const sum = w.reduce((a, b) => a + b, 0);
           for (let e = 0; e < headDim; e++) {
             let acc = 0;
-            for (let j = 0; j < w.length; j++) acc += w[j]! * V[j * kvDim + g * headDim + e]!;
+            for (let j = 0; j < w.length; j++) acc += w[j]! * V[(g * nCtx + j) * headDim + e]!;
             want[(tok * nHead + h) * headDim + e] = acc / sum;
           }
         }

@@ -25,8 +25,12 @@ describe('metal-geometry', () => {
     expect(metalDispatch('add_f32', { n: 1000, n_b: 10 })).toEqual({ name: 'kernel_add_f32', grid: [4, 1, 1], threadgroup: [256, 1, 1] });
     expect(metalDispatch('rope_f32', { head_dim: 128, n_dims: 128, n_head: 32, n_tokens: 3, pos0: 0, mode: 0, freq_base: 1e4, freq_scale: 1 }))
       .toEqual({ name: 'kernel_rope_f32', grid: [2, 32, 3], threadgroup: [32, 1, 1] });
-    expect(metalDispatch('cpy_f32_q8_0', { n_cols: 1024, n_tokens: 2, pos0: 0, n_ctx: 64 }))
+    expect(metalDispatch('cpy_f32_q8_0', { n_cols: 1024, n_tokens: 2, pos0: 0, n_ctx: 64, head_dim: 128 }))
       .toEqual({ name: 'kernel_cpy_f32_q8_0', grid: [1, 2, 1], threadgroup: [64, 1, 1] });
+    // a head-major cache: heads of whole blocks
+    expect(() => metalDispatch('cpy_f32_q8_0', { n_cols: 64, n_tokens: 1, pos0: 0, n_ctx: 8, head_dim: 16 })).toThrow(/whole blocks/);
+    expect(() => metalDispatch('cpy_f32_f16', { n_cols: 64, n_tokens: 1, pos0: 0, n_ctx: 8, head_dim: 24 })).toThrow(/whole blocks/);
+    expect(() => metalDispatch('attn_q8_0', { n_head: 4, n_head_kv: 4, head_dim: 16, n_tokens: 1, pos0: 0, n_ctx: 8, scale: 0.25 })).toThrow(/multiple of 32/);
     expect(metalDispatch('attn_f16', { n_head: 32, n_head_kv: 8, head_dim: 128, n_tokens: 4, pos0: 0, n_ctx: 64, scale: 0.1 }))
       .toEqual({ name: 'kernel_attn_f16', grid: [8, 4, 1], threadgroup: [128, 1, 1] });
     expect(metalDispatch('get_rows_q6_K', { n_cols: 256, n_rows: 3, n_vocab: 10, row_bytes: 210 }))

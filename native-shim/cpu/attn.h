@@ -45,8 +45,9 @@ typedef struct fr_attn_ctx {
   const float *q;
   const uint8_t *k, *v;
   float *dst;
-  uint64_t row_bytes;  /* one cache row: all kv heads */
-  uint64_t head_bytes; /* one head inside a row */
+  uint64_t row_bytes;   /* from one cache row of a KV head to the next */
+  uint64_t head_bytes;  /* one KV head's row */
+  uint64_t head_stride; /* from one KV head's rows to the next's */
   /* online route */
   fr_from_float_fn q_convert; /* Q -> K's vec_dot_type */
   fr_vec_dot_fn kq_dot;
@@ -71,7 +72,8 @@ uint64_t fr_attn_tiled_scratch(uint32_t head_dim);
 void fr_attn_tiled_block(const fr_attn_ctx *c, uint8_t *scratch, uint32_t head, uint32_t token0, uint32_t n_rows);
 
 /* attention ops in a plan: whether op is one, and the K then the V cache
- * rows it will read ([0, pos0 + n_tokens), at most `cap` bytes of each),
+ * rows of the first KV head it will read ([0, pos0 + n_tokens), at most
+ * `cap` bytes of each),
  * which idle workers prefetch before it (fr_pool_prefetch): the number of
  * spans written to out[0..1], 0 when there are none */
 struct fr_bound_op;

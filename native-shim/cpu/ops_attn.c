@@ -1,7 +1,9 @@
 /*
  * ops_attn.c — attn_<kvtype>: causal GQA attention over the KV cache, with
  * the route (online or tiled, see attn.h) chosen exactly where ggml's CPU
- * flash attention chooses it, so ferrum's logits track llama.cpp's.
+ * flash attention chooses it, so ferrum's logits track llama.cpp's. The
+ * caches are head-major (metal/ferrum_params.h): KV head g's row j at
+ * (g * n_ctx + j) * head_bytes.
  */
 #include <math.h>
 
@@ -77,8 +79,9 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
       .k = v[1].ptr,
       .v = v[2].ptr,
       .dst = (float *)v[3].ptr,
-      .row_bytes = fr_row_bytes(k->type, (uint64_t)p->n_head_kv * p->head_dim),
+      .row_bytes = fr_row_bytes(k->type, p->head_dim),
       .head_bytes = fr_row_bytes(k->type, p->head_dim),
+      .head_stride = (uint64_t)p->n_ctx * fr_row_bytes(k->type, p->head_dim),
       .q_convert = fr_get_type_traits(kt->vec_dot_type)->from_float,
       .kq_dot = kt->vec_dot,
       .v_to_float = kt->to_float,
@@ -119,7 +122,8 @@ int fr_is_attn(const fr_bound_op *op) { return op->k->run == run; }
 
 int fr_attn_kv_spans(const fr_bound_op *op, uint64_t cap, fr_span *out) {
   const fr_attn_params *p = op->params;
-  const uint64_t rb = fr_row_bytes(op->k->type, (uint64_t)p->n_head_kv * p->head_dim);
+  /* the first KV head's rows: the first work unit reads them */
+  const uint64_t rb = fr_row_bytes(op->k->type, p->head_dim);
   const uint64_t rows = (uint64_t)p->pos0 + p->n_tokens;
   if (!rb || !rows || rows > p->n_ctx) return 0;
   const uint64_t bytes = rows * rb < cap ? rows * rb : cap;

@@ -2,6 +2,8 @@
  * ops_kv.c — cpy_f32_<kvtype>: store new K or V rows into the cache at
  * pos0.. . Conversion goes through the type's from_float, the same routine
  * ggml's set_rows uses, so the cached values round exactly as llama.cpp's.
+ * The cache is head-major (metal/ferrum_params.h): a token's row of
+ * n_head_kv heads lands in n_head_kv places, each head's run n_ctx rows long.
  */
 #include <string.h>
 
@@ -13,6 +15,8 @@ static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) 
   const fr_kv_store_params *p = vp;
   uint64_t rb = fr_row_bytes(k->type, p->n_cols);
   if (p->n_cols == 0 || rb == 0) return fr_bad_params(k, "n_cols %u is not a positive whole number of blocks", p->n_cols);
+  if (p->head_dim == 0 || p->n_cols % p->head_dim != 0 || fr_row_bytes(k->type, p->head_dim) == 0)
+    return fr_bad_params(k, "head_dim %u does not split n_cols %u into heads of whole blocks", p->head_dim, p->n_cols);
   if ((uint64_t)p->pos0 + p->n_tokens > p->n_ctx)
     return fr_bad_params(k, "positions %u..%llu do not fit a %u-row cache", p->pos0,
                          (unsigned long long)p->pos0 + p->n_tokens, p->n_ctx);
@@ -26,28 +30,30 @@ static int32_t check(const fr_kernel_desc *k, const void *vp, const fr_view *v) 
 typedef struct task {
   const fr_kv_store_params *p;
   fr_from_float_fn from_float; /* NULL: f32, plain copy */
-  uint64_t row_bytes;
+  uint64_t head_row_bytes;      /* one head's part of a row */
   const float *src;
   uint8_t *cache;
 } task;
 
 static void work(void *arg, int ith, int nth) {
   const task *t = arg;
-  const uint32_t n = t->p->n_cols;
+  const uint32_t n = t->p->n_cols, hd = t->p->head_dim;
   uint64_t r0, r1;
   fr_split(t->p->n_tokens, ith, nth, &r0, &r1);
-  for (uint64_t r = r0; r < r1; r++) {
-    uint8_t *row = t->cache + (t->p->pos0 + r) * t->row_bytes;
-    if (t->from_float)
-      t->from_float(t->src + r * n, row, n);
-    else
-      memcpy(row, t->src + r * n, (size_t)n * sizeof(float));
-  }
+  for (uint64_t r = r0; r < r1; r++)
+    for (uint32_t g = 0; g < n / hd; g++) {
+      uint8_t *row = t->cache + ((uint64_t)g * t->p->n_ctx + t->p->pos0 + r) * t->head_row_bytes;
+      const float *x = t->src + r * n + (uint64_t)g * hd;
+      if (t->from_float)
+        t->from_float(x, row, hd);
+      else
+        memcpy(row, x, (size_t)hd * sizeof(float));
+    }
 }
 
 static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, const fr_view *v) {
   const fr_kv_store_params *p = vp;
-  task t = {p, k->type == FR_TYPE_F32 ? NULL : fr_get_type_traits(k->type)->from_float, fr_row_bytes(k->type, p->n_cols),
+  task t = {p, k->type == FR_TYPE_F32 ? NULL : fr_get_type_traits(k->type)->from_float, fr_row_bytes(k->type, p->head_dim),
             (const float *)v[0].ptr, v[1].ptr};
   fr_parallel(dev, work, &t, (uint64_t)p->n_tokens * p->n_cols * 4);
   return FR_OK;

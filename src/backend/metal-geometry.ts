@@ -67,11 +67,16 @@ export function metalDispatch(op: string, v: Readonly<Record<string, number>>, o
   }
   let m: RegExpMatchArray | null;
   if ((m = /^cpy_f32_(f32|f16|q8_0)$/.exec(op))) {
+    // a head-major cache (metal/ferrum_params.h): each head's row whole blocks
+    const hd = n('head_dim');
+    if (!(hd > 0) || n('n_cols') % hd !== 0 || (m[1] === 'q8_0' && hd % 32 !== 0))
+      throw new UserError(`the Metal KV store needs head_dim to split n_cols into heads of whole blocks (got ${hd} of ${n('n_cols')})`);
     const units = m[1] === 'q8_0' ? n('n_cols') / 32 : n('n_cols');
     return { name: `kernel_${op}`, grid: [ceilDiv(units, 64), n('n_tokens'), 1], threadgroup: [64, 1, 1] };
   }
   if ((m = /^attn_(f32|f16|q8_0)$/.exec(op))) {
     if (n('head_dim') > 256) throw new UserError(`the Metal attention kernel supports head_dim <= 256 (got ${n('head_dim')})`);
+    if (m[1] === 'q8_0' && n('head_dim') % 32 !== 0) throw new UserError(`the Metal attention kernel needs a q8_0 cache's head_dim to be a multiple of 32 (got ${n('head_dim')})`);
     // one threadgroup per (KV head, token), one SIMD group per query head of its GQA group
     const gqa = n('n_head') / n('n_head_kv');
     if (!Number.isInteger(gqa) || gqa < 1 || gqa > 32)

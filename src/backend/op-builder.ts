@@ -106,8 +106,11 @@ export class OpBuilder {
     });
   }
 
-  kvStore(src: Binding, cache: Binding, kv: KvType, nCols: number, nCtx: number): void {
-    this.push(`cpy_f32_${kv}`, [src, cache], KvStoreParams, { n_cols: nCols, n_tokens: perToken(1), pos0: POS0, n_ctx: nCtx });
+  /** Stores rows of nHeadKV * headDim at pos0.. of a head-major cache (metal/ferrum_params.h). */
+  kvStore(src: Binding, cache: Binding, kv: KvType, p: { nHeadKV: number; headDim: number; nCtx: number }): void {
+    this.push(`cpy_f32_${kv}`, [src, cache], KvStoreParams, {
+      n_cols: p.nHeadKV * p.headDim, n_tokens: perToken(1), pos0: POS0, n_ctx: p.nCtx, head_dim: p.headDim,
+    });
   }
 
   attention(q: Binding, k: Binding, v: Binding, dst: Binding, kv: KvType,

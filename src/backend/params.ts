@@ -65,7 +65,7 @@ export const RopeParams = new ParamsStruct('fr_rope_params', [
 ] as const);
 
 export const KvStoreParams = new ParamsStruct('fr_kv_store_params', [
-  ['n_cols', 'u32'], ['n_tokens', 'u32'], ['pos0', 'u32'], ['n_ctx', 'u32'],
+  ['n_cols', 'u32'], ['n_tokens', 'u32'], ['pos0', 'u32'], ['n_ctx', 'u32'], ['head_dim', 'u32'], ['_pad', 'u32'],
 ] as const);
 
 export const AttnParams = new ParamsStruct('fr_attn_params', [

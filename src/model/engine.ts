@@ -65,7 +65,8 @@ export class Engine {
     const { batch, nCtx, kvType, maxOutputs } = options;
     const qDim = hp.nHead * hp.headDim;
     const kvDim = hp.nHeadKV * hp.headDim;
-    if (kvType === 'q8_0' && kvDim % 32 !== 0) throw new UserError(`--kv-type q8_0 needs KV rows that are a multiple of 32 (this model: ${kvDim})`);
+    // the cache is head-major (metal/ferrum_params.h): each head's row whole q8_0 blocks
+    if (kvType === 'q8_0' && hp.headDim % 32 !== 0) throw new UserError(`--kv-type q8_0 needs a head size that is a multiple of 32 (this model: ${hp.headDim})`);
     const alloc = (bytes: number): Binding => {
       const h = device.newBuffer(Math.max(bytes, 16));
       this.buffers.push(h);

@@ -73,8 +73,9 @@ export function buildLlamaGraph(b: OpBuilder, hp: HParams, w: ModelWeights, buf:
     if (L.kNorm) b.rmsNorm(buf.k, L.kNorm, buf.k, hp.headDim, perToken(hp.nHeadKV), hp.eps);
     b.rope(buf.q, buf.q, { ...ropeP, nHead: hp.nHead });
     b.rope(buf.k, buf.k, { ...ropeP, nHead: hp.nHeadKV });
-    b.kvStore(buf.k, buf.kCache[il]!, opt.kvType, kvDim, opt.nCtx);
-    b.kvStore(buf.v, buf.vCache[il]!, opt.kvType, kvDim, opt.nCtx);
+    const cache = { nHeadKV: hp.nHeadKV, headDim: hp.headDim, nCtx: opt.nCtx };
+    b.kvStore(buf.k, buf.kCache[il]!, opt.kvType, cache);
+    b.kvStore(buf.v, buf.vCache[il]!, opt.kvType, cache);
     b.attention(buf.q, buf.kCache[il]!, buf.vCache[il]!, buf.attn, opt.kvType, {
       nHead: hp.nHead, nHeadKV: hp.nHeadKV, headDim: hp.headDim, nCtx: opt.nCtx, scale: 1 / Math.sqrt(hp.headDim),
     });

@@ -241,7 +241,7 @@ static void p_kv_store(const char *kv, int type, int nc) {
   compute(c, ggml_cpy(c, x, y), 1);
   size_t bytes = ggml_nbytes(y);
   int32_t b[2] = {buf_from(xp, (size_t)nc * 4), buf_from(NULL, bytes)};
-  fr_kv_store_params p = {(uint32_t)nc, 1, 0, 1};
+  fr_kv_store_params p = {(uint32_t)nc, 1, 0, 1, (uint32_t)nc, 0};
   char name[32];
   snprintf(name, sizeof name, "cpy_f32_%s", kv);
   bytes_equal(name, run(name, &p, sizeof p, 2, b), fr_buffer_contents(b[1]), ggml_get_data(y), bytes);
@@ -250,8 +250,10 @@ static void p_kv_store(const char *kv, int type, int nc) {
 }
 
 /* flash attention as llama.cpp builds it: Q [d, n_head, tokens] permuted,
- * K/V caches [d, n_head_kv, n_kv] permuted, an f16 causal mask over a
- * KV length padded to 256; an f32 cache is cast to f16 first */
+ * K/V [d, n_kv, n_head_kv] (llama.cpp's are views of [d, n_head_kv, n_kv]
+ * caches; ferrum's head-major caches are this shape as they lie), an f16
+ * causal mask over a KV length padded to 256; an f32 cache is cast to f16
+ * first */
 static void p_attn(const char *kv, int nh, int nkv, int d, int nt, int pos0, double max_abs) {
   const int is_q8 = !strcmp(kv, "q8_0"), is_f32 = !strcmp(kv, "f32");
   const int gtype = is_q8 ? G_Q8_0 : is_f32 ? G_F32 : G_F16;
@@ -268,7 +270,7 @@ static void p_attn(const char *kv, int nh, int nkv, int d, int nt, int pos0, dou
   snprintf(store, sizeof store, "cpy_f32_%s", kv);
   snprintf(name, sizeof name, "attn_%s", kv);
   int32_t src = buf_from(kf, (size_t)n_kv * kvw * 4), kc = buf_from(NULL, row * n_kv), vc = buf_from(NULL, row * n_kv);
-  fr_kv_store_params sp = {(uint32_t)kvw, (uint32_t)n_kv, 0, (uint32_t)n_kv};
+  fr_kv_store_params sp = {(uint32_t)kvw, (uint32_t)n_kv, 0, (uint32_t)n_kv, (uint32_t)d, 0};
   int32_t sb[2] = {src, kc};
   int rc = run(store, &sp, sizeof sp, 2, sb);
   memcpy(fr_buffer_contents(src), vf, (size_t)n_kv * kvw * 4);
@@ -281,7 +283,7 @@ static void p_attn(const char *kv, int nh, int nkv, int d, int nt, int pos0, dou
   rc |= run(name, &p, sizeof p, 4, ab);
 
   struct ggml_context *c = gctx();
-  struct ggml_tensor *K = ggml_new_tensor_3d(c, gtype, d, nkv, n_kv), *V = ggml_new_tensor_3d(c, gtype, d, nkv, n_kv);
+  struct ggml_tensor *K = ggml_new_tensor_3d(c, gtype, d, n_kv, nkv), *V = ggml_new_tensor_3d(c, gtype, d, n_kv, nkv);
   struct ggml_tensor *Q = ggml_new_tensor_3d(c, G_F32, d, nh, nt), *M = ggml_new_tensor_2d(c, G_F16, n_kv, nt);
   memcpy(ggml_get_data(K), fr_buffer_contents(kc), row * n_kv);
   memcpy(ggml_get_data(V), fr_buffer_contents(vc), row * n_kv);
@@ -290,8 +292,7 @@ static void p_attn(const char *kv, int nh, int nkv, int d, int nt, int pos0, dou
   for (int t = 0; t < nt; t++)
     for (int j = 0; j < n_kv; j++) mask[(size_t)t * n_kv + j] = ggml_fp32_to_fp16(j <= pos0 + t ? 0.0f : -INFINITY);
   if (is_f32) K = ggml_cast(c, K, G_F16), V = ggml_cast(c, V, G_F16);
-  struct ggml_tensor *y = ggml_flash_attn_ext(c, ggml_permute(c, Q, 0, 2, 1, 3), ggml_permute(c, K, 0, 2, 1, 3),
-                                              ggml_permute(c, V, 0, 2, 1, 3), M, 1.0f / sqrtf((float)d), 0.0f, 0.0f);
+  struct ggml_tensor *y = ggml_flash_attn_ext(c, ggml_permute(c, Q, 0, 2, 1, 3), K, V, M, 1.0f / sqrtf((float)d), 0.0f, 0.0f);
   compute(c, y, 2);
   char what[96];
   snprintf(what, sizeof what, "%s heads %d/%d dim %d tokens %d at %d", name, nh, nkv, d, nt, pos0);

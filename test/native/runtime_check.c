@@ -293,11 +293,17 @@ static void test_swiglu(void) {
 
 /* ---------- KV store ---------- */
 
+/* where element i of the row for position r lands in a head-major cache
+ * of heads hd wide (metal/ferrum_params.h), in elements */
+static size_t kv_at(uint32_t r, uint32_t i, uint32_t hd, uint32_t n_ctx) {
+  return ((size_t)(i / hd) * n_ctx + r) * hd + i % hd;
+}
+
 static void test_kv_store(void) {
-  const uint32_t nc = 96, nt = 3, pos0 = 5, n_ctx = 10;
+  const uint32_t nc = 96, nt = 3, pos0 = 5, n_ctx = 10, hd = 32;
   buf src = new_buf(nc * nt * 4);
   fill(src.p, nc * nt, 4);
-  fr_kv_store_params p = {nc, nt, pos0, n_ctx};
+  fr_kv_store_params p = {nc, nt, pos0, n_ctx, hd, 0};
 
   buf c32 = new_buf(nc * n_ctx * 4);
   buf b[2] = {src, c32};
@@ -306,9 +312,9 @@ static void test_kv_store(void) {
   for (uint32_t r = 0; r < n_ctx; r++)
     for (uint32_t i = 0; i < nc; i++) {
       float want = r >= pos0 && r < pos0 + nt ? ((float *)src.p)[(r - pos0) * nc + i] : 0.0f;
-      if (((float *)c32.p)[r * nc + i] != want) ok = 0;
+      if (((float *)c32.p)[kv_at(r, i, hd, n_ctx)] != want) ok = 0;
     }
-  check(ok, "cpy_f32_f32 rc=%d", rc);
+  check(ok, "cpy_f32_f32: each head's rows together, rows land at pos0 (rc=%d)", rc);
 
   buf c16 = new_buf(nc * n_ctx * 2);
   b[1] = c16;
@@ -317,15 +323,24 @@ static void test_kv_store(void) {
   for (uint32_t r = 0; r < n_ctx; r++)
     for (uint32_t i = 0; i < nc; i++) {
       uint16_t want = r >= pos0 && r < pos0 + nt ? f2h(((float *)src.p)[(r - pos0) * nc + i]) : 0;
-      if (((uint16_t *)c16.p)[r * nc + i] != want) ok = 0;
+      if (((uint16_t *)c16.p)[kv_at(r, i, hd, n_ctx)] != want) ok = 0;
     }
   check(ok, "cpy_f32_f16 rounds to nearest even, rows land at pos0 (rc=%d)", rc);
+
+  /* heads that do not split the row, or split a q8_0 block */
+  fr_kv_store_params bad = p;
+  bad.head_dim = 40;
+  rc = run_op("cpy_f32_f16", &bad, sizeof bad, 2, b);
+  check(rc == FR_E_INVALID && strstr(fr_last_error(), "head_dim 40"), "kv store, head_dim 40 of 96: %s", fr_last_error());
+  bad.head_dim = 0;
+  rc = run_op("cpy_f32_f32", &bad, sizeof bad, 2, b);
+  check(rc == FR_E_INVALID && strstr(fr_last_error(), "head_dim 0"), "kv store, head_dim 0: %s", fr_last_error());
 
   /* rounding ties: 1 + 2^-11 is halfway between two halves and must go to even */
   float ties[4] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, -2049.0f, 65519.0f};
   buf tsrc = new_buf(16), tdst = new_buf(8);
   memcpy(tsrc.p, ties, 16);
-  fr_kv_store_params tp = {4, 1, 0, 1};
+  fr_kv_store_params tp = {4, 1, 0, 1, 4, 0};
   buf tb[2] = {tsrc, tdst};
   rc = run_op("cpy_f32_f16", &tp, sizeof tp, 2, tb);
   const uint16_t *th = tdst.p;
@@ -337,10 +352,16 @@ static void test_kv_store(void) {
     buf cq = new_buf(nc / 32 * 34 * n_ctx);
     b[1] = cq;
     rc = run_op("cpy_f32_q8_0", &p, sizeof p, 2, b);
-    /* read the cache back through get_rows_q8_0 */
-    buf ids = new_buf(nt * 4), back = new_buf(nc * nt * 4);
-    for (uint32_t t = 0; t < nt; t++) ((int32_t *)ids.p)[t] = (int32_t)(pos0 + t);
-    fr_get_rows_params gp = {nc, nt, n_ctx, nc / 32 * 34};
+    bad.head_dim = 48; /* splits the row, not a block */
+    int32_t rc_bad = run_op("cpy_f32_q8_0", &bad, sizeof bad, 2, b);
+    check(rc_bad == FR_E_INVALID && strstr(fr_last_error(), "whole blocks"), "q8_0 kv store, head_dim 48: %s", fr_last_error());
+    /* read the cache back through get_rows_q8_0: a table of n_ctx rows per
+     * head, heads one after another; token t's heads in order give its row */
+    const uint32_t heads = nc / hd;
+    buf ids = new_buf(nt * heads * 4), back = new_buf(nc * nt * 4);
+    for (uint32_t t = 0; t < nt; t++)
+      for (uint32_t g = 0; g < heads; g++) ((int32_t *)ids.p)[t * heads + g] = (int32_t)(g * n_ctx + pos0 + t);
+    fr_get_rows_params gp = {hd, nt * heads, heads * n_ctx, hd / 32 * 34};
     buf gb[3] = {cq, ids, back};
     int32_t rc2 = run_op("get_rows_q8_0", &gp, sizeof gp, 3, gb);
     double worst = max_abs_diff(src.p, back.p, nc * nt);
@@ -560,7 +581,7 @@ static void test_attn_type(const char *kv) {
     char store[32];
     snprintf(store, sizeof store, "cpy_f32_%s", kv);
     buf src = new_buf((int64_t)cn * 4);
-    fr_kv_store_params sp = {kvw, p.n_ctx, 0, p.n_ctx};
+    fr_kv_store_params sp = {kvw, p.n_ctx, 0, p.n_ctx, p.head_dim, 0};
     memcpy(src.p, kf, cn * 4);
     buf sb[2] = {src, kc};
     int32_t rc1 = run_op(store, &sp, sizeof sp, 2, sb);
@@ -570,9 +591,17 @@ static void test_attn_type(const char *kv) {
     /* the reference sees the cache as the kernel reads it: f16 values, or
      * f32 rounded to f16 as llama.cpp casts it, or q8_0 decoded */
     if (isq8) {
+      /* decoded head-major, then laid out by position as attn_ref reads it */
       const qtype *t8 = &qtypes[7];
-      dequant(t8, kc, kvw, p.n_ctx, kf);
-      dequant(t8, vc, kvw, p.n_ctx, vf);
+      float *hm = malloc(cn * 4);
+      const buf caches[2] = {kc, vc};
+      float *outs[2] = {kf, vf};
+      for (int s = 0; s < 2; s++) {
+        dequant(t8, caches[s], p.head_dim, p.n_ctx * p.n_head_kv, hm);
+        for (uint32_t r = 0; r < p.n_ctx; r++)
+          for (uint32_t i = 0; i < kvw; i++) outs[s][(size_t)r * kvw + i] = hm[kv_at(r, i, p.head_dim, p.n_ctx)];
+      }
+      free(hm);
     } else {
       for (size_t i = 0; i < cn; i++) kf[i] = round_h(kf[i]), vf[i] = round_h(vf[i]);
     }
@@ -940,7 +969,7 @@ static void test_errors(void) {
   check(rc == FR_E_INVALID && strstr(fr_last_error(), "row_bytes"), "bad row_bytes: %s", fr_last_error());
 
   /* KV store past the cache */
-  fr_kv_store_params kp = {8, 2, 9, 10};
+  fr_kv_store_params kp = {8, 2, 9, 10, 8, 0};
   buf kb[2] = {dst, table};
   rc = run_op("cpy_f32_f32", &kp, sizeof kp, 2, kb);
   check(rc == FR_E_INVALID && strstr(fr_last_error(), "cache"), "kv store past n_ctx: %s", fr_last_error());
