@@ -45,9 +45,8 @@ typedef struct fr_attn_ctx {
   const float *q;
   const uint8_t *k, *v;
   float *dst;
-  uint64_t row_bytes;   /* from one cache row of a KV head to the next */
-  uint64_t head_bytes;  /* one KV head's row */
-  uint64_t head_stride; /* from one KV head's rows to the next's */
+  uint64_t row_bytes;   /* one KV head's cache row; the head's next row follows it */
+  uint64_t head_stride; /* from one KV head's rows to the next's: n_ctx rows */
   /* online route */
   fr_from_float_fn q_convert; /* Q -> K's vec_dot_type */
   fr_vec_dot_fn kq_dot;
