@@ -14,8 +14,10 @@
 // on B steps; the last line's B/A is then the ratio of step times, measured
 // interleaved in the same minute. Pass the switch's macros with --cflags.
 // Even and odd steps are not always alike (B/A of 0.97-1.01 seen with no
-// change at all, 2026-12-05): for effects of a few percent, run it both
-// ways round (e.g. `fr_plan_step_b == FR_AB` with -DFR_AB=1, then 0).
+// change at all, 2026-12-05, when the warm-up step, which first touches the
+// KV cache's pages, was still counted in A; it is not since 2026-12-07): for
+// effects of a few percent, run it both ways round (e.g. `fr_plan_step_b ==
+// FR_AB` with -DFR_AB=1, then 0).
 // Needs dist/ built and a C compiler; -march=native, so the numbers are this
 // CPU's.
 import { spawnSync } from 'node:child_process';
