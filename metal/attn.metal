@@ -1,6 +1,6 @@
 // attn.metal — attn_<kv>: causal GQA attention over the KV cache, decode and prefill.
-// q/dst f32 [n_tokens][n_head*head_dim]; k/v caches head-major [n_head_kv][n_ctx][head_dim] of
-// f32, f16 or q8_0; query t (position pos0+t) attends to rows 0..pos0+t with an online softmax.
+// q/dst f32 [n_tokens][n_head*head_dim]; k/v caches of f32, f16 or q8_0, head-major in blocks of
+// positions (fr_kv_row); query t (position pos0+t) attends to rows 0..pos0+t with an online softmax.
 // Geometry: one threadgroup per (KV head, token): grid (n_head_kv, n_tokens, 1), threadgroup
 // (32 * n_head/n_head_kv, 1, 1): the threadgroup stages each K/V row of its KV head once in
 // threadgroup memory, and its SIMD groups (one per query head of the GQA group) read it there;
@@ -14,8 +14,6 @@ static void attn_impl(constant fr_attn_params & p, device const float * q, devic
   if (t >= p.n_tokens) return; // grid sized for the largest batch; uniform per threadgroup
   const uint hd = p.head_dim, gqa = p.n_head / p.n_head_kv, h = kvh * gqa + sg, nthr = gqa * FR_SIMD;
   const ulong row_bytes = (ulong)(hd / T::BLK) * T::BYTES; // one KV head's row
-  kc += (ulong)kvh * p.n_ctx * row_bytes;
-  vc += (ulong)kvh * p.n_ctx * row_bytes;
   device const float * qh = q + ((ulong)t * p.n_head + h) * hd;
   float qr[8], acc[8]; // this lane's dims lane, lane + 32, ...: q read once
   for (int i = 0; i < 8; i++) {
@@ -25,8 +23,9 @@ static void attn_impl(constant fr_attn_params & p, device const float * q, devic
   float m = -INFINITY, l = 0.0f;
   const uint last = p.pos0 + t;
   for (uint j = 0; j <= last; j++) {
-    device const uchar * krow = kc + (ulong)j * row_bytes;
-    device const uchar * vrow = vc + (ulong)j * row_bytes;
+    const ulong at = fr_kv_row(kvh, j, p.n_head_kv, p.n_ctx) * row_bytes;
+    device const uchar * krow = kc + at;
+    device const uchar * vrow = vc + at;
     for (uint d = tiitg; d < hd; d += nthr) { // this KV head's slice of row j, once per threadgroup
       ks[d] = T::dq(krow + (d / T::BLK) * T::BYTES, d % T::BLK);
       vs[d] = T::dq(vrow + (d / T::BLK) * T::BYTES, d % T::BLK);

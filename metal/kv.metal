@@ -1,12 +1,12 @@
 // kv.metal — cpy_f32_<kv>: KV store of src f32 [n_tokens][n_cols] into rows pos0..pos0+n_tokens-1
-// of a head-major [n_head_kv][n_ctx][head_dim] cache of f32, f16 or q8_0 (34-byte blocks of 32).
+// of a cache of f32, f16 or q8_0 (34-byte blocks of 32), head-major in blocks of positions (fr_kv_row).
 // Geometry: one thread per element (f32/f16) or per 32-block (q8_0):
 // grid (ceil(units/64), n_tokens, 1), threadgroup (64,1,1); units = n_cols or n_cols/32.
 #include "ferrum_metal.h"
 
 // where element i (of n_cols) of the token at position pos lands, in elements
 static inline ulong kv_index(constant fr_kv_store_params & p, uint pos, uint i) {
-  return ((ulong)(i / p.head_dim) * p.n_ctx + pos) * p.head_dim + i % p.head_dim;
+  return fr_kv_row(i / p.head_dim, pos, p.n_cols / p.head_dim, p.n_ctx) * p.head_dim + i % p.head_dim;
 }
 
 kernel void kernel_cpy_f32_f32(constant fr_kv_store_params & p [[buffer(0)]],

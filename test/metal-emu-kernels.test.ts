@@ -5,6 +5,7 @@ import { OpBuilder, type KvType, type WeightBinding } from '../src/backend/op-bu
 import { type Binding, type OpRecord, Slot, type Slots } from '../src/backend/plan.js';
 import { GgmlType, ggmlTypeInfo } from '../src/gguf/index.js';
 import { metalEmuLibrary } from './helpers/metal-emu.js';
+import { kvRow } from './helpers/kv-layout.js';
 import { SeededRandom } from './helpers/random.js';
 
 /**
@@ -337,11 +338,15 @@ d('Metal kernels (MSL emulator) match the CPU executor', () => {
     }
   });
 
-  it.each(['f32', 'f16', 'q8_0'] as const)('KV store and attention, %s cache: prefill then decode, GQA', (kv: KvType) => {
-    const nHead = 4, nHeadKV = 2, headDim = 64, nCtx = 16, kvDim = nHeadKV * headDim;
+  // nCtx 1100: two blocks of positions (KV_BLOCK_ROWS), the second of 76
+  it.each([
+    ['f32', 16, [[5, 0], [1, 5], [3, 6]]], ['f16', 16, [[5, 0], [1, 5], [3, 6]]], ['q8_0', 16, [[5, 0], [1, 5], [3, 6]]],
+    ['f16', 1100, [[4, 1021], [1, 1025], [2, 1098]]], ['q8_0', 1100, [[3, 1022], [1, 1099]]],
+  ] as const)('KV store and attention, %s cache of %i positions: prefill then decode, GQA', (kv: KvType, nCtx: number, steps: readonly (readonly [number, number])[]) => {
+    const nHead = 4, nHeadKV = 2, headDim = 64, kvDim = nHeadKV * headDim;
     const rowBytes = kv === 'f32' ? kvDim * 4 : kv === 'f16' ? kvDim * 2 : (kvDim / 32) * 34;
     const kc = upload(new Uint8Array(nCtx * rowBytes)), vc = upload(new Uint8Array(nCtx * rowBytes));
-    for (const [t, pos0] of [[5, 0], [1, 5], [3, 6]] as const) {
+    for (const [t, pos0] of steps) {
       const q = upload(randoms(t * nHead * headDim)), k = upload(randoms(t * kvDim)), v = upload(randoms(t * kvDim));
       const dst = scratch(t * nHead * headDim);
       both((b, s) => {
@@ -353,7 +358,7 @@ d('Metal kernels (MSL emulator) match the CPU executor', () => {
         expect(readBytes(metal, kc.metal, nCtx * rowBytes)).toEqual(readBytes(cpu, kc.cpu, nCtx * rowBytes));
       }
       // tight: float64 attention over the cache the Metal kernels stored
-      // (head-major: KV head g's row j at (g * nCtx + j) * headDim)
+      // (head-major in blocks of positions: KV head g's row j at kvRow(g, j) * headDim)
       const qv = readF32(metal, q.metal, t * nHead * headDim);
       const K = dequantCache(kv, readBytes(metal, kc.metal, nCtx * rowBytes), nCtx, kvDim);
       const V = dequantCache(kv, readBytes(metal, vc.metal, nCtx * rowBytes), nCtx, kvDim);
@@ -364,7 +369,7 @@ d('Metal kernels (MSL emulator) match the CPU executor', () => {
           const sc: number[] = [];
           for (let j = 0; j <= pos0 + tok; j++) {
             let dot = 0;
-            for (let e = 0; e < headDim; e++) dot += qv[(tok * nHead + h) * headDim + e]! * K[(g * nCtx + j) * headDim + e]!;
+            for (let e = 0; e < headDim; e++) dot += qv[(tok * nHead + h) * headDim + e]! * K[kvRow(g, j, nHeadKV, nCtx) * headDim + e]!;
             sc.push(dot / 8);
           }
           const m = Math.max(...sc);
@@ -372,7 +377,7 @@ d('Metal kernels (MSL emulator) match the CPU executor', () => {
           const sum = w.reduce((a, b) => a + b, 0);
           for (let e = 0; e < headDim; e++) {
             let acc = 0;
-            for (let j = 0; j < w.length; j++) acc += w[j]! * V[(g * nCtx + j) * headDim + e]!;
+            for (let j = 0; j < w.length; j++) acc += w[j]! * V[kvRow(g, j, nHeadKV, nCtx) * headDim + e]!;
             want[(tok * nHead + h) * headDim + e] = acc / sum;
           }
         }

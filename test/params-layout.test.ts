@@ -8,6 +8,7 @@ import { ggmlKernelSuffix, ggmlTypeByName } from '../src/gguf/index.js';
 import { cCompiler, compileAndRun } from './helpers/cc.js';
 import { REPO_ROOT } from './helpers/shared.js';
 import { tempDir } from './helpers/tmp.js';
+import { KV_BLOCK_ROWS, kvRow } from './helpers/kv-layout.js';
 
 const cc = cCompiler();
 
@@ -38,6 +39,17 @@ describe.skipIf(!cc)('params and plan layouts agree between C and TypeScript', (
       }
     }
     expect(checked).toBeGreaterThan(30);
+  });
+
+  it('the KV cache layout: FR_KV_BLOCK_ROWS and fr_kv_row as the tests\' copy has them', () => {
+    const shapes = [[1, 7], [2, 1024], [4, 1025], [2, 2500], [8, 3000]] as const;
+    const cases = shapes.flatMap(([heads, nCtx]) => [0, 1, 1023, 1024, 1025, 2047, 2048, nCtx - 1]
+      .filter((pos) => pos < nCtx).flatMap((pos) => Array.from({ length: heads }, (_, g) => [g, pos, heads, nCtx] as const)));
+    const src = `#include <stdio.h>\n#include "ferrum_params.h"\nint main(void){\nprintf("%u", FR_KV_BLOCK_ROWS);
+${cases.map(([g, pos, h, n]) => `printf(" %llu", (unsigned long long)fr_kv_row(${g}, ${pos}, ${h}, ${n}));`).join('\n')}
+return 0;}\n`;
+    const out = compileAndRun(cc!, src, join(tempDir('layout'), 'kv'), [`-I${join(REPO_ROOT, 'metal')}`]);
+    expect(out.trim().split(' ').map(Number)).toEqual([KV_BLOCK_ROWS, ...cases.map(([g, pos, h, n]) => kvRow(g, pos, h, n))]);
   });
 
   it('op records, patches and the plan header', () => {

@@ -45,8 +45,8 @@ typedef struct fr_attn_ctx {
   const float *q;
   const uint8_t *k, *v;
   float *dst;
-  uint64_t row_bytes;   /* one KV head's cache row; the head's next row follows it */
-  uint64_t head_stride; /* from one KV head's rows to the next's: n_ctx rows */
+  uint64_t row_bytes; /* one KV head's cache row; within a block of FR_KV_BLOCK_ROWS
+                        positions the head's next row follows it (fr_kv_row) */
   /* online route */
   fr_from_float_fn q_convert; /* Q -> K's vec_dot_type */
   fr_vec_dot_fn kq_dot;
@@ -58,6 +58,11 @@ typedef struct fr_attn_ctx {
   uint32_t bundles; /* online: units per KV head and token, FR_ATTN_HEADS query heads each (the last fewer) */
   atomic_uint_fast64_t next;
 } fr_attn_ctx;
+
+/* KV head g's row at position pos in cache (c->k or c->v) */
+static inline const uint8_t *fr_attn_row(const fr_attn_ctx *c, const uint8_t *cache, uint32_t g, uint64_t pos) {
+  return cache + fr_kv_row(g, (uint32_t)pos, c->p->n_head_kv, c->p->n_ctx) * c->row_bytes;
+}
 
 /* query heads of one KV head that the online route scores together
  * (fr_mad_heads_f16 holds all their accumulators in registers) */
@@ -71,8 +76,8 @@ uint64_t fr_attn_tiled_scratch(uint32_t head_dim);
 void fr_attn_tiled_block(const fr_attn_ctx *c, uint8_t *scratch, uint32_t head, uint32_t token0, uint32_t n_rows);
 
 /* attention ops in a plan: whether op is one, and the K then the V cache
- * rows of the first KV head it will read ([0, pos0 + n_tokens), at most
- * `cap` bytes of each),
+ * rows of the first KV head it will read first ([0, pos0 + n_tokens) of
+ * the first block of positions, at most `cap` bytes of each),
  * which idle workers prefetch before it (fr_pool_prefetch): the number of
  * spans written to out[0..1], 0 when there are none */
 struct fr_bound_op;

@@ -25,6 +25,8 @@ static inline uint64_t pad64(uint64_t n) { return (n + 63) & ~(uint64_t)63; }
 #define FR_ATTN_RUN 64u
 /* how many cache rows ahead a run's scores prefetch K (see online_f16) */
 #define FR_ATTN_PF_ROWS 16u
+/* a run's rows lie in one block of the cache, one after another */
+_Static_assert(FR_KV_BLOCK_ROWS % FR_ATTN_RUN == 0, "runs must not straddle KV cache blocks");
 
 /* into L2, not L1: a run's K and V rows (32 KiB at d = 128) would push
  * each other out of L1 before they are read. always_inline: GCC 12 takes a
@@ -65,8 +67,9 @@ static inline __attribute__((always_inline)) void online_f16(const fr_attn_ctx *
   for (int h = 0; h < NH; h++) S[h] = 0.0f, M[h] = -INFINITY, ms[h] = run[h] + FR_ATTN_RUN, vs[h] = run[h] + 2 * FR_ATTN_RUN;
   for (uint64_t r0 = 0; r0 < n_kv; r0 += FR_ATTN_RUN) {
     const uint32_t n = n_kv - r0 < FR_ATTN_RUN ? (uint32_t)(n_kv - r0) : FR_ATTN_RUN;
-    const uint8_t *k = c->k + r0 * c->row_bytes + g * c->head_stride;
-    const uint8_t *v = c->v + r0 * c->row_bytes + g * c->head_stride;
+    const uint8_t *k = fr_attn_row(c, c->k, g, r0), *v = fr_attn_row(c, c->v, g, r0);
+    /* the next run's first K rows, prefetched by this run's last ones: it may start a new block */
+    const uint8_t *k_next = r0 + n < n_kv ? fr_attn_row(c, c->k, g, r0 + n) : k;
     /* decode: the step's weights have pushed the cache rows out to memory.
      * Each row asks for the K row FR_ATTN_PF_ROWS ahead and for its own V
      * row (read after the run's dot products), both into L2. Measured when
@@ -81,7 +84,10 @@ static inline __attribute__((always_inline)) void online_f16(const fr_attn_ctx *
     if (r0 == 0)
       for (uint64_t j = 0; j < FR_ATTN_PF_ROWS && j < n_kv; j++) prefetch_rows(k + j * c->row_bytes, c->row_bytes);
     for (uint32_t j = 0; j < n; j++) {
-      if (r0 + j + FR_ATTN_PF_ROWS < n_kv) prefetch_rows(k + (j + FR_ATTN_PF_ROWS) * c->row_bytes, c->row_bytes);
+      if (r0 + j + FR_ATTN_PF_ROWS < n_kv)
+        prefetch_rows(j + FR_ATTN_PF_ROWS < n ? k + (j + FR_ATTN_PF_ROWS) * c->row_bytes
+                                              : k_next + (j + FR_ATTN_PF_ROWS - n) * c->row_bytes,
+                      c->row_bytes);
       prefetch_rows(v + j * c->row_bytes, c->row_bytes);
       const uint8_t *krow = k + j * c->row_bytes;
       if (f32_cache) {
@@ -123,30 +129,39 @@ static inline __attribute__((always_inline)) void online_f16(const fr_attn_ctx *
 static float online_q8_0(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const uint8_t *qq, float *acc32, float *v32) {
   const uint32_t d = c->p->head_dim;
   float S = 0.0f, M = -INFINITY;
-  const uint8_t *k = c->k + g * c->head_stride, *v = c->v + g * c->head_stride;
   /* cache rows from memory, as in online_f16: decode attention 16-24%
    * less time with these prefetches than with none (Qwen3, Zen 4) */
-  for (uint64_t j = 0; j < FR_ATTN_PF_ROWS && j < n_kv; j++) prefetch_rows(k + j * c->row_bytes, c->row_bytes);
-  for (uint64_t ic = 0; ic < n_kv; ic++) {
-    const uint8_t *krow = k + ic * c->row_bytes, *vrow = v + ic * c->row_bytes;
-    if (ic + FR_ATTN_PF_ROWS < n_kv) prefetch_rows(krow + FR_ATTN_PF_ROWS * c->row_bytes, c->row_bytes);
-    prefetch_rows(vrow, c->row_bytes);
-    float s;
-    c->kq_dot((int)d, &s, krow, qq);
-    s = s * c->p->scale;
-    const float m_old = M;
-    float ms = 1.0f, vs = 1.0f;
-    if (s > M) {
-      M = s;
-      ms = expf(m_old - M);
-    } else {
-      vs = expf(s - M);
+  const uint8_t *k0 = fr_attn_row(c, c->k, g, 0);
+  for (uint64_t j = 0; j < FR_ATTN_PF_ROWS && j < n_kv; j++) prefetch_rows(k0 + j * c->row_bytes, c->row_bytes);
+  /* rows in runs, as in online_f16, which lie in one block each */
+  for (uint64_t r0 = 0; r0 < n_kv; r0 += FR_ATTN_RUN) {
+    const uint32_t n = n_kv - r0 < FR_ATTN_RUN ? (uint32_t)(n_kv - r0) : FR_ATTN_RUN;
+    const uint8_t *k = fr_attn_row(c, c->k, g, r0), *v = fr_attn_row(c, c->v, g, r0);
+    const uint8_t *k_next = r0 + n < n_kv ? fr_attn_row(c, c->k, g, r0 + n) : k;
+    for (uint32_t j = 0; j < n; j++) {
+      const uint8_t *krow = k + j * c->row_bytes, *vrow = v + j * c->row_bytes;
+      if (r0 + j + FR_ATTN_PF_ROWS < n_kv)
+        prefetch_rows(j + FR_ATTN_PF_ROWS < n ? krow + FR_ATTN_PF_ROWS * c->row_bytes
+                                              : k_next + (j + FR_ATTN_PF_ROWS - n) * c->row_bytes,
+                      c->row_bytes);
+      prefetch_rows(vrow, c->row_bytes);
+      float s;
+      c->kq_dot((int)d, &s, krow, qq);
+      s = s * c->p->scale;
+      const float m_old = M;
+      float ms = 1.0f, vs = 1.0f;
+      if (s > M) {
+        M = s;
+        ms = expf(m_old - M);
+      } else {
+        vs = expf(s - M);
+      }
+      if (ms != 1.0f)
+        for (uint32_t i = 0; i < d; i++) acc32[i] *= ms;
+      c->v_to_float(vrow, v32, d);
+      for (uint32_t i = 0; i < d; i++) acc32[i] = fmaf(v32[i], vs, acc32[i]);
+      S = S * ms + vs;
     }
-    if (ms != 1.0f)
-      for (uint32_t i = 0; i < d; i++) acc32[i] *= ms;
-    c->v_to_float(vrow, v32, d);
-    for (uint32_t i = 0; i < d; i++) acc32[i] = fmaf(v32[i], vs, acc32[i]);
-    S = S * ms + vs;
   }
   return S;
 }

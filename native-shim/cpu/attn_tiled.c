@@ -170,13 +170,13 @@ void fr_attn_tiled_block(const fr_attn_ctx *c, uint8_t *scratch, uint32_t h, uin
   for (uint64_t ic = 0; ic < kv_end; ic += TKV) {
     const uint32_t kv_tile = (uint32_t)(kv_end - ic < TKV ? kv_end - ic : TKV);
     for (uint32_t j = 0; j < kv_tile; j++) {
-      load_row(c, c->k + (ic + j) * c->row_bytes + g * c->head_stride, V, d); /* V stages the transpose */
+      load_row(c, fr_attn_row(c, c->k, g, ic + j), V, d); /* V stages the transpose */
       for (uint32_t k = 0; k < d; k++) Kt[(uint64_t)k * TKV + j] = V[k];
     }
     if (kv_tile < TKV) /* keep the unused columns finite; they are masked anyway */
       for (uint32_t k = 0; k < d; k++) memset(Kt + (uint64_t)k * TKV + kv_tile, 0, (TKV - kv_tile) * sizeof(float));
     for (uint32_t j = 0; j < kv_tile; j++)
-      load_row(c, c->v + (ic + j) * c->row_bytes + g * c->head_stride, V + (uint64_t)j * d, d);
+      load_row(c, fr_attn_row(c, c->v, g, ic + j), V + (uint64_t)j * d, d);
 
     for (uint32_t i = 0; i < rows_padded; i += RB) tile_scores(Q + (uint64_t)i * d, Kt, KQ + (uint64_t)i * TKV, d);
     for (uint32_t i = 0; i < rows_padded; i++) {

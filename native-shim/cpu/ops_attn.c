@@ -2,8 +2,8 @@
  * ops_attn.c — attn_<kvtype>: causal GQA attention over the KV cache, with
  * the route (online or tiled, see attn.h) chosen exactly where ggml's CPU
  * flash attention chooses it, so ferrum's logits track llama.cpp's. The
- * caches are head-major (metal/ferrum_params.h): KV head g's row j at
- * (g * n_ctx + j) * row_bytes.
+ * caches are head-major in blocks of positions (fr_kv_row in
+ * metal/ferrum_params.h).
  */
 #include <math.h>
 
@@ -81,7 +81,6 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
       .v = v[2].ptr,
       .dst = (float *)v[3].ptr,
       .row_bytes = row_bytes,
-      .head_stride = (uint64_t)p->n_ctx * row_bytes,
       .q_convert = fr_get_type_traits(kt->vec_dot_type)->from_float,
       .kq_dot = kt->vec_dot,
       .v_to_float = kt->to_float,
@@ -122,10 +121,12 @@ int fr_is_attn(const fr_bound_op *op) { return op->k->run == run; }
 
 int fr_attn_kv_spans(const fr_bound_op *op, uint64_t cap, fr_span *out) {
   const fr_attn_params *p = op->params;
-  /* the first KV head's rows: the first work unit reads them */
+  /* the first KV head's rows of the first block of positions, from the
+   * cache's start: the first work unit reads them first */
   const uint64_t rb = fr_row_bytes(op->k->type, p->head_dim);
-  const uint64_t rows = (uint64_t)p->pos0 + p->n_tokens;
+  uint64_t rows = (uint64_t)p->pos0 + p->n_tokens;
   if (!rb || !rows || rows > p->n_ctx) return 0;
+  if (rows > FR_KV_BLOCK_ROWS) rows = FR_KV_BLOCK_ROWS;
   const uint64_t bytes = rows * rb < cap ? rows * rb : cap;
   out[0] = (fr_span){op->views[1].ptr, bytes};
   out[1] = (fr_span){op->views[2].ptr, bytes};

@@ -2,8 +2,9 @@
  * ops_kv.c — cpy_f32_<kvtype>: store new K or V rows into the cache at
  * pos0.. . Conversion goes through the type's from_float, the same routine
  * ggml's set_rows uses, so the cached values round exactly as llama.cpp's.
- * The cache is head-major (metal/ferrum_params.h): a token's row of
- * n_head_kv heads lands in n_head_kv places, each head's run n_ctx rows long.
+ * The cache is head-major in blocks of positions (fr_kv_row in
+ * metal/ferrum_params.h): a token's row of n_head_kv heads lands in
+ * n_head_kv places.
  */
 #include <string.h>
 
@@ -42,7 +43,7 @@ static void work(void *arg, int ith, int nth) {
   fr_split(t->p->n_tokens, ith, nth, &r0, &r1);
   for (uint64_t r = r0; r < r1; r++)
     for (uint32_t g = 0; g < n / hd; g++) {
-      uint8_t *row = t->cache + ((uint64_t)g * t->p->n_ctx + t->p->pos0 + r) * t->head_row_bytes;
+      uint8_t *row = t->cache + fr_kv_row(g, t->p->pos0 + (uint32_t)r, n / hd, t->p->n_ctx) * t->head_row_bytes;
       const float *x = t->src + r * n + (uint64_t)g * hd;
       if (t->from_float)
         t->from_float(x, row, hd);

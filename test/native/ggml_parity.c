@@ -251,7 +251,7 @@ static void p_kv_store(const char *kv, int type, int nc) {
 
 /* flash attention as llama.cpp builds it: Q [d, n_head, tokens] permuted,
  * K/V [d, n_kv, n_head_kv] (llama.cpp's are views of [d, n_head_kv, n_kv]
- * caches; ferrum's head-major caches are this shape as they lie), an f16
+ * caches; ferrum's head-major caches, gathered block by block), an f16
  * causal mask over a KV length padded to 256; an f32 cache is cast to f16
  * first */
 static void p_attn(const char *kv, int nh, int nkv, int d, int nt, int pos0, double max_abs) {
@@ -285,8 +285,14 @@ static void p_attn(const char *kv, int nh, int nkv, int d, int nt, int pos0, dou
   struct ggml_context *c = gctx();
   struct ggml_tensor *K = ggml_new_tensor_3d(c, gtype, d, n_kv, nkv), *V = ggml_new_tensor_3d(c, gtype, d, n_kv, nkv);
   struct ggml_tensor *Q = ggml_new_tensor_3d(c, G_F32, d, nh, nt), *M = ggml_new_tensor_2d(c, G_F16, n_kv, nt);
-  memcpy(ggml_get_data(K), fr_buffer_contents(kc), row * n_kv);
-  memcpy(ggml_get_data(V), fr_buffer_contents(vc), row * n_kv);
+  /* ferrum's cache rows gathered into ggml's [d, n_kv, n_head_kv] (fr_kv_row) */
+  const size_t hrow = row / (size_t)nkv;
+  for (int g = 0; g < nkv; g++)
+    for (int j = 0; j < n_kv; j++) {
+      const size_t at = (size_t)fr_kv_row((uint32_t)g, (uint32_t)j, (uint32_t)nkv, (uint32_t)n_kv) * hrow;
+      memcpy((uint8_t *)ggml_get_data(K) + ((size_t)g * n_kv + j) * hrow, (const uint8_t *)fr_buffer_contents(kc) + at, hrow);
+      memcpy((uint8_t *)ggml_get_data(V) + ((size_t)g * n_kv + j) * hrow, (const uint8_t *)fr_buffer_contents(vc) + at, hrow);
+    }
   memcpy(ggml_get_data(Q), qf, qn * 4);
   uint16_t *mask = ggml_get_data(M);
   for (int t = 0; t < nt; t++)
@@ -390,6 +396,9 @@ int main(int argc, char **argv) {
   p_attn("f16", 10, 2, 128, 2, 40, -1), p_attn("f32", 10, 2, 64, 1, 9, -1);
   /* quantized cache: q8_0 K dots (ggml's vec_dot order), f32 V accumulator */
   p_attn("q8_0", 8, 4, 32, 1, 50, -1), p_attn("q8_0", 8, 4, 64, 70, 0, -1), p_attn("q8_0", 8, 4, 128, 20, 5, -1);
+  /* caches of more than one block of positions (FR_KV_BLOCK_ROWS), both routes */
+  p_attn("f16", 8, 4, 64, 3, 1100, -1), p_attn("f16", 8, 4, 128, 70, 1000, -1), p_attn("f32", 8, 2, 64, 64, 1030, -1);
+  p_attn("q8_0", 8, 4, 64, 2, 1300, -1), p_attn("f16", 16, 8, 128, 5, 2100, -1);
   /* weights: 1 token goes through ggml's vec_dot, 2+ through
    * llamafile_sgemm (f32/f16/bf16 need rows % 4 == 0 and cols % 8 == 0,
    * else vec_dot again; the quantized types sum alike either way); the

@@ -293,14 +293,40 @@ static void test_swiglu(void) {
 
 /* ---------- KV store ---------- */
 
-/* where element i of the row for position r lands in a head-major cache
- * of heads hd wide (metal/ferrum_params.h), in elements */
-static size_t kv_at(uint32_t r, uint32_t i, uint32_t hd, uint32_t n_ctx) {
-  return ((size_t)(i / hd) * n_ctx + r) * hd + i % hd;
+/* where element i of the row for position r lands in a cache of heads hd
+ * wide (fr_kv_row, metal/ferrum_params.h), in elements */
+static size_t kv_at(uint32_t r, uint32_t i, uint32_t hd, uint32_t heads, uint32_t n_ctx) {
+  return (size_t)fr_kv_row(i / hd, r, heads, n_ctx) * hd + i % hd;
 }
 
-static void test_kv_store(void) {
-  const uint32_t nc = 96, nt = 3, pos0 = 5, n_ctx = 10, hd = 32;
+/* the cache layout itself: every (head, position) its own row of the
+ * n_ctx * heads, a head's positions consecutive within a block, and two
+ * rows worked out by hand */
+static void test_kv_layout(void) {
+  const uint32_t shapes[][2] = {{1, 1}, {3, 10}, {2, 1024}, {4, 1025}, {2, 2500}, {8, 3000}};
+  int ok = 1;
+  for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+    const uint32_t heads = shapes[c][0], n_ctx = shapes[c][1];
+    uint8_t *seen = calloc((size_t)heads * n_ctx, 1);
+    for (uint32_t g = 0; g < heads; g++)
+      for (uint32_t pos = 0; pos < n_ctx; pos++) {
+        const uint64_t r = fr_kv_row(g, pos, heads, n_ctx);
+        if (r >= (uint64_t)heads * n_ctx || seen[r]++) ok = 0;
+        if (pos % FR_KV_BLOCK_ROWS && r != fr_kv_row(g, pos - 1, heads, n_ctx) + 1) ok = 0;
+      }
+    free(seen);
+  }
+  check(ok, "KV cache layout: one row per head and position, a head's rows consecutive within a block");
+  /* n_ctx 2500 = blocks of 1024, 1024 and 452 positions, 2 heads */
+  check(FR_KV_BLOCK_ROWS == 1024 && fr_kv_row(1, 1300, 2, 2500) == 2 * 1024 + 1024 + 276 &&
+            fr_kv_row(1, 2490, 2, 2500) == 4 * 1024 + 452 + 442 && fr_kv_row(0, 1023, 2, 2500) == 1023,
+        "KV cache layout: rows of head 1 at positions 1300 and 2490 of 2500");
+}
+
+/* rows pos0..pos0+nt of an n_ctx cache; `edges`: also the checks that do
+ * not depend on where the rows land */
+static void test_kv_store_at(uint32_t pos0, uint32_t nt, uint32_t n_ctx, int edges) {
+  const uint32_t nc = 96, hd = 32, heads = nc / hd;
   buf src = new_buf(nc * nt * 4);
   fill(src.p, nc * nt, 4);
   fr_kv_store_params p = {nc, nt, pos0, n_ctx, hd, 0};
@@ -312,9 +338,9 @@ static void test_kv_store(void) {
   for (uint32_t r = 0; r < n_ctx; r++)
     for (uint32_t i = 0; i < nc; i++) {
       float want = r >= pos0 && r < pos0 + nt ? ((float *)src.p)[(r - pos0) * nc + i] : 0.0f;
-      if (((float *)c32.p)[kv_at(r, i, hd, n_ctx)] != want) ok = 0;
+      if (((float *)c32.p)[kv_at(r, i, hd, heads, n_ctx)] != want) ok = 0;
     }
-  check(ok, "cpy_f32_f32: each head's rows together, rows land at pos0 (rc=%d)", rc);
+  check(ok, "cpy_f32_f32 at %u of %u: rows land at pos0 (rc=%d)", pos0, n_ctx, rc);
 
   buf c16 = new_buf(nc * n_ctx * 2);
   b[1] = c16;
@@ -323,54 +349,66 @@ static void test_kv_store(void) {
   for (uint32_t r = 0; r < n_ctx; r++)
     for (uint32_t i = 0; i < nc; i++) {
       uint16_t want = r >= pos0 && r < pos0 + nt ? f2h(((float *)src.p)[(r - pos0) * nc + i]) : 0;
-      if (((uint16_t *)c16.p)[kv_at(r, i, hd, n_ctx)] != want) ok = 0;
+      if (((uint16_t *)c16.p)[kv_at(r, i, hd, heads, n_ctx)] != want) ok = 0;
     }
-  check(ok, "cpy_f32_f16 rounds to nearest even, rows land at pos0 (rc=%d)", rc);
+  check(ok, "cpy_f32_f16 at %u of %u: rounds to nearest even, rows land at pos0 (rc=%d)", pos0, n_ctx, rc);
 
-  /* heads that do not split the row, or split a q8_0 block */
   fr_kv_store_params bad = p;
-  bad.head_dim = 40;
-  rc = run_op("cpy_f32_f16", &bad, sizeof bad, 2, b);
-  check(rc == FR_E_INVALID && strstr(fr_last_error(), "head_dim 40"), "kv store, head_dim 40 of 96: %s", fr_last_error());
-  bad.head_dim = 0;
-  rc = run_op("cpy_f32_f32", &bad, sizeof bad, 2, b);
-  check(rc == FR_E_INVALID && strstr(fr_last_error(), "head_dim 0"), "kv store, head_dim 0: %s", fr_last_error());
+  if (edges) {
+    /* heads that do not split the row, or split a q8_0 block */
+    bad.head_dim = 40;
+    rc = run_op("cpy_f32_f16", &bad, sizeof bad, 2, b);
+    check(rc == FR_E_INVALID && strstr(fr_last_error(), "head_dim 40"), "kv store, head_dim 40 of 96: %s", fr_last_error());
+    bad.head_dim = 0;
+    rc = run_op("cpy_f32_f32", &bad, sizeof bad, 2, b);
+    check(rc == FR_E_INVALID && strstr(fr_last_error(), "head_dim 0"), "kv store, head_dim 0: %s", fr_last_error());
 
-  /* rounding ties: 1 + 2^-11 is halfway between two halves and must go to even */
-  float ties[4] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, -2049.0f, 65519.0f};
-  buf tsrc = new_buf(16), tdst = new_buf(8);
-  memcpy(tsrc.p, ties, 16);
-  fr_kv_store_params tp = {4, 1, 0, 1, 4, 0};
-  buf tb[2] = {tsrc, tdst};
-  rc = run_op("cpy_f32_f16", &tp, sizeof tp, 2, tb);
-  const uint16_t *th = tdst.p;
-  check(rc == 0 && th[0] == 0x3c00 && th[1] == 0x3c02 && th[2] == 0xe800 && th[3] == 0x7bff,
-        "cpy_f32_f16 ties to even: %04x %04x %04x %04x", th[0], th[1], th[2], th[3]);
-  free_buf(tsrc), free_buf(tdst);
+    /* rounding ties: 1 + 2^-11 is halfway between two halves and must go to even */
+    float ties[4] = {1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, -2049.0f, 65519.0f};
+    buf tsrc = new_buf(16), tdst = new_buf(8);
+    memcpy(tsrc.p, ties, 16);
+    fr_kv_store_params tp = {4, 1, 0, 1, 4, 0};
+    buf tb[2] = {tsrc, tdst};
+    rc = run_op("cpy_f32_f16", &tp, sizeof tp, 2, tb);
+    const uint16_t *th = tdst.p;
+    check(rc == 0 && th[0] == 0x3c00 && th[1] == 0x3c02 && th[2] == 0xe800 && th[3] == 0x7bff,
+          "cpy_f32_f16 ties to even: %04x %04x %04x %04x", th[0], th[1], th[2], th[3]);
+    free_buf(tsrc), free_buf(tdst);
+  }
 
   if (supported("cpy_f32_q8_0") && supported("get_rows_q8_0")) {
     buf cq = new_buf(nc / 32 * 34 * n_ctx);
     b[1] = cq;
     rc = run_op("cpy_f32_q8_0", &p, sizeof p, 2, b);
-    bad.head_dim = 48; /* splits the row, not a block */
-    int32_t rc_bad = run_op("cpy_f32_q8_0", &bad, sizeof bad, 2, b);
-    check(rc_bad == FR_E_INVALID && strstr(fr_last_error(), "whole blocks"), "q8_0 kv store, head_dim 48: %s", fr_last_error());
-    /* read the cache back through get_rows_q8_0: a table of n_ctx rows per
-     * head, heads one after another; token t's heads in order give its row */
-    const uint32_t heads = nc / hd;
+    if (edges) {
+      bad.head_dim = 48; /* splits the row, not a block */
+      int32_t rc_bad = run_op("cpy_f32_q8_0", &bad, sizeof bad, 2, b);
+      check(rc_bad == FR_E_INVALID && strstr(fr_last_error(), "whole blocks"), "q8_0 kv store, head_dim 48: %s",
+            fr_last_error());
+    }
+    /* read the cache back through get_rows_q8_0: a table of n_ctx * heads
+     * head rows; token t's heads in order give its row */
     buf ids = new_buf(nt * heads * 4), back = new_buf(nc * nt * 4);
     for (uint32_t t = 0; t < nt; t++)
-      for (uint32_t g = 0; g < heads; g++) ((int32_t *)ids.p)[t * heads + g] = (int32_t)(g * n_ctx + pos0 + t);
+      for (uint32_t g = 0; g < heads; g++) ((int32_t *)ids.p)[t * heads + g] = (int32_t)fr_kv_row(g, pos0 + t, heads, n_ctx);
     fr_get_rows_params gp = {hd, nt * heads, heads * n_ctx, hd / 32 * 34};
     buf gb[3] = {cq, ids, back};
     int32_t rc2 = run_op("get_rows_q8_0", &gp, sizeof gp, 3, gb);
     double worst = max_abs_diff(src.p, back.p, nc * nt);
     /* half a quantization step, plus the scale's own rounding to fp16 */
     double bound = 4.0 / 127 * 0.5 + 4.0 * 0x1p-10;
-    check(rc == 0 && rc2 == 0 && worst <= bound, "cpy_f32_q8_0 round trip err %g (rc %d %d)", worst, rc, rc2);
+    check(rc == 0 && rc2 == 0 && worst <= bound, "cpy_f32_q8_0 at %u of %u: round trip err %g (rc %d %d)", pos0, n_ctx,
+          worst, rc, rc2);
     free_buf(cq), free_buf(ids), free_buf(back);
   }
   free_buf(src), free_buf(c32), free_buf(c16);
+}
+
+static void test_kv_store(void) {
+  test_kv_layout();
+  test_kv_store_at(5, 3, 10, 1);
+  test_kv_store_at(1020, 12, 1100, 0); /* across a block boundary */
+  test_kv_store_at(1090, 10, 1100, 0); /* the last, shorter block */
 }
 
 /* ---------- get_rows ---------- */
@@ -564,6 +602,8 @@ static void test_attn_type(const char *kv) {
   const uint32_t cases[][6] = {
       {1, 1, 32, 1, 0, 4},    {4, 2, 32, 3, 5, 16},  {6, 3, 64, 1, 40, 48},  {4, 1, 20, 5, 2, 8},
       {4, 2, 32, 70, 10, 96}, {2, 1, 12, 65, 0, 80}, {8, 4, 16, 130, 3, 140},
+      /* caches of more than one block of positions (FR_KV_BLOCK_ROWS) */
+      {4, 2, 32, 3, 1100, 1200}, {4, 2, 32, 70, 1000, 1100}, {2, 2, 64, 1, 1199, 1200},
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     fr_attn_params p = {cases[c][0], cases[c][1], cases[c][2], cases[c][3], cases[c][4], cases[c][5], 0, 0};
@@ -599,7 +639,7 @@ static void test_attn_type(const char *kv) {
       for (int s = 0; s < 2; s++) {
         dequant(t8, caches[s], p.head_dim, p.n_ctx * p.n_head_kv, hm);
         for (uint32_t r = 0; r < p.n_ctx; r++)
-          for (uint32_t i = 0; i < kvw; i++) outs[s][(size_t)r * kvw + i] = hm[kv_at(r, i, p.head_dim, p.n_ctx)];
+          for (uint32_t i = 0; i < kvw; i++) outs[s][(size_t)r * kvw + i] = hm[kv_at(r, i, p.head_dim, p.n_head_kv, p.n_ctx)];
       }
       free(hm);
     } else {
