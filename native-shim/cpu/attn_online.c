@@ -37,6 +37,15 @@ static inline __attribute__((always_inline)) void prefetch_rows(const uint8_t *p
   for (uint64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 2);
 }
 
+/* the K row FR_ATTN_PF_ROWS after row j of a run of n rows at k: in the
+ * next run (at k_next, perhaps in the next block of the cache) near the
+ * run's end */
+static inline __attribute__((always_inline)) const uint8_t *k_ahead(const fr_attn_ctx *c, const uint8_t *k,
+                                                                    const uint8_t *k_next, uint32_t j, uint32_t n) {
+  return j + FR_ATTN_PF_ROWS < n ? k + (j + FR_ATTN_PF_ROWS) * c->row_bytes
+                                 : k_next + (j + FR_ATTN_PF_ROWS - n) * c->row_bytes;
+}
+
 /* one query head's part of the scratch, and the bundle's shared part */
 static uint64_t head_scratch(uint32_t d) {
   /* Q in vec_dot_type (<= 4 B/elem), f16 and f32 accumulators, a run's scores and factors */
@@ -84,10 +93,7 @@ static inline __attribute__((always_inline)) void online_f16(const fr_attn_ctx *
     if (r0 == 0)
       for (uint64_t j = 0; j < FR_ATTN_PF_ROWS && j < n_kv; j++) prefetch_rows(k + j * c->row_bytes, c->row_bytes);
     for (uint32_t j = 0; j < n; j++) {
-      if (r0 + j + FR_ATTN_PF_ROWS < n_kv)
-        prefetch_rows(j + FR_ATTN_PF_ROWS < n ? k + (j + FR_ATTN_PF_ROWS) * c->row_bytes
-                                              : k_next + (j + FR_ATTN_PF_ROWS - n) * c->row_bytes,
-                      c->row_bytes);
+      if (r0 + j + FR_ATTN_PF_ROWS < n_kv) prefetch_rows(k_ahead(c, k, k_next, j, n), c->row_bytes);
       prefetch_rows(v + j * c->row_bytes, c->row_bytes);
       const uint8_t *krow = k + j * c->row_bytes;
       if (f32_cache) {
@@ -131,19 +137,16 @@ static float online_q8_0(const fr_attn_ctx *c, uint32_t g, uint64_t n_kv, const 
   float S = 0.0f, M = -INFINITY;
   /* cache rows from memory, as in online_f16: decode attention 16-24%
    * less time with these prefetches than with none (Qwen3, Zen 4) */
-  const uint8_t *k0 = fr_attn_row(c, c->k, g, 0);
-  for (uint64_t j = 0; j < FR_ATTN_PF_ROWS && j < n_kv; j++) prefetch_rows(k0 + j * c->row_bytes, c->row_bytes);
   /* rows in runs, as in online_f16, which lie in one block each */
   for (uint64_t r0 = 0; r0 < n_kv; r0 += FR_ATTN_RUN) {
     const uint32_t n = n_kv - r0 < FR_ATTN_RUN ? (uint32_t)(n_kv - r0) : FR_ATTN_RUN;
     const uint8_t *k = fr_attn_row(c, c->k, g, r0), *v = fr_attn_row(c, c->v, g, r0);
     const uint8_t *k_next = r0 + n < n_kv ? fr_attn_row(c, c->k, g, r0 + n) : k;
+    if (r0 == 0)
+      for (uint64_t j = 0; j < FR_ATTN_PF_ROWS && j < n_kv; j++) prefetch_rows(k + j * c->row_bytes, c->row_bytes);
     for (uint32_t j = 0; j < n; j++) {
       const uint8_t *krow = k + j * c->row_bytes, *vrow = v + j * c->row_bytes;
-      if (r0 + j + FR_ATTN_PF_ROWS < n_kv)
-        prefetch_rows(j + FR_ATTN_PF_ROWS < n ? krow + FR_ATTN_PF_ROWS * c->row_bytes
-                                              : k_next + (j + FR_ATTN_PF_ROWS - n) * c->row_bytes,
-                      c->row_bytes);
+      if (r0 + j + FR_ATTN_PF_ROWS < n_kv) prefetch_rows(k_ahead(c, k, k_next, j, n), c->row_bytes);
       prefetch_rows(vrow, c->row_bytes);
       float s;
       c->kq_dot((int)d, &s, krow, qq);
