@@ -65,6 +65,22 @@ describe.skipIf(!vocabFrom || !llamaCppAvailable())('logits match llama.cpp for 
     expect(maxAbsDifference(ours, peer)).toBeLessThan(0.02 * scale);
   });
 
+  // Past the first block of the KV cache (FR_KV_BLOCK_ROWS = 1024 positions,
+  // metal/ferrum_params.h): from position 1024 on every head's rows lie in a
+  // second block, written and read across the boundary in batches of 64.
+  it('a context of two KV cache blocks: top-1 agreement >= 99%, and past the first block', () => {
+    const model = makeFixture(['--arch', 'llama', '--layers', '2', '--dim', '256', '--ff', '768', '--heads', '8', '--kv-heads', '4',
+      '--vocab-from', vocabFrom!, '--type', 'Q8_0', '--seed', '7']);
+    const tokens = seededTokens(1100, 512, 45);
+    const peer = llamaCppLogits(model, tokens, { positions: 'all' }).logits;
+    const ours = ferrumLogits(model, tokens);
+    const all = agreement(ours, peer, TIE_GAP), past = agreement(ours.slice(1024), peer.slice(1024), TIE_GAP);
+    console.log(`1100 positions: agree ${all.agree}/${all.positions - all.setAside}, past 1024 ${past.agree}/${past.positions - past.setAside}, max |dlogit| ${all.maxAbsDiff.toExponential(2)}`);
+    expect(past.positions - past.setAside).toBeGreaterThanOrEqual(38);
+    expect(all.rate).toBeGreaterThanOrEqual(0.99);
+    expect(past.rate).toBeGreaterThanOrEqual(0.99);
+  });
+
   for (const c of ARCH_CASES) {
     it(`${c.arch} ${c.type} ${c.extra.join(' ')}: top-1 agreement >= 99% over ${POSITIONS} positions`, () => {
       const model = makeFixture(['--arch', c.arch, '--layers', '2', '--dim', '256', '--ff', '768', '--heads', '8', '--kv-heads', '4',
