@@ -72,7 +72,6 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
   const fr_attn_params *p = vp;
   if (p->n_tokens == 0) return FR_OK;
   const fr_type_traits *kt = fr_get_type_traits(dot_type(k->type));
-  const uint64_t row_bytes = fr_row_bytes(k->type, p->head_dim);
   fr_attn_ctx c = {
       .p = p,
       .kv_type = k->type,
@@ -80,7 +79,7 @@ static int32_t run(const fr_kernel_desc *k, fr_device *dev, const void *vp, cons
       .k = v[1].ptr,
       .v = v[2].ptr,
       .dst = (float *)v[3].ptr,
-      .row_bytes = row_bytes,
+      .row_bytes = fr_row_bytes(k->type, p->head_dim),
       .q_convert = fr_get_type_traits(kt->vec_dot_type)->from_float,
       .kq_dot = kt->vec_dot,
       .v_to_float = kt->to_float,

@@ -38,12 +38,12 @@ typedef struct task {
 
 static void work(void *arg, int ith, int nth) {
   const task *t = arg;
-  const uint32_t n = t->p->n_cols, hd = t->p->head_dim;
+  const uint32_t n = t->p->n_cols, hd = t->p->head_dim, heads = n / hd;
   uint64_t r0, r1;
   fr_split(t->p->n_tokens, ith, nth, &r0, &r1);
   for (uint64_t r = r0; r < r1; r++)
-    for (uint32_t g = 0; g < n / hd; g++) {
-      uint8_t *row = t->cache + fr_kv_row(g, t->p->pos0 + (uint32_t)r, n / hd, t->p->n_ctx) * t->head_row_bytes;
+    for (uint32_t g = 0; g < heads; g++) {
+      uint8_t *row = t->cache + fr_kv_row(g, t->p->pos0 + (uint32_t)r, heads, t->p->n_ctx) * t->head_row_bytes;
       const float *x = t->src + r * n + (uint64_t)g * hd;
       if (t->from_float)
         t->from_float(x, row, hd);
