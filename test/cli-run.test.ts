@@ -93,6 +93,15 @@ describe('ferrum run', () => {
     expect(r.stderr).toMatch(/end of the 16-token context/);
   });
 
+  it('warns, and still runs, when -c is longer than the trained context', () => {
+    // the bundled model was trained on 1024 positions
+    const r = ferrum(['run', 'The old prince', '-c', '2048', '-n', '4', '--temp', '0']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: a 2048-token context is longer than the 1024 the model was trained on/);
+    expect(r.stdout).toBe(ferrum(['run', 'The old prince', '-n', '4', '--temp', '0']).stdout);
+    expect(ferrum(['run', 'The old prince', '-c', '1024', '-n', '4', '--temp', '0']).stderr).not.toMatch(/warning/);
+  });
+
   it('--verbose prints load, prompt and generation speed', () => {
     const r = ferrum(['run', 'The old prince', '-n', '8', '--verbose']);
     expect(r.code, r.stderr).toBe(0);

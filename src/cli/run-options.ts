@@ -54,6 +54,10 @@ export interface ContextChoice {
   readonly nCtx: number;
   /** Set when the model's own context had to be reduced to fit memory. */
   readonly cappedFrom?: number;
+  /** Set when the user asked for more positions than the model was trained
+   * on (llama.cpp warns too: positions past it are untrained, and text
+   * there usually degrades). */
+  readonly beyondTrain?: number;
 }
 
 /**
@@ -68,7 +72,7 @@ export function chooseContext(hp: HParams, fileBytes: number, kv: KvType, reques
     if (need > totalmem()) {
       throw new UserError(`not enough memory for a ${requested}-token context: the KV cache needs ${(perToken * requested / 2 ** 30).toFixed(2)} GiB beside the ${(fileBytes / 2 ** 30).toFixed(2)} GiB model, this machine has ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
     }
-    return { nCtx: requested };
+    return requested > hp.nCtxTrain ? { nCtx: requested, beyondTrain: hp.nCtxTrain } : { nCtx: requested };
   }
   const budget = Math.max(totalmem() / 2, freemem()) - fileBytes;
   const fit = Math.floor(budget / perToken / 256) * 256;

@@ -82,6 +82,9 @@ async function runAction(first: string | undefined, second: string | undefined, 
   if (ctx.cappedFrom !== undefined) {
     process.stderr.write(`ferrum: context capped to ${ctx.nCtx} tokens (the model's ${ctx.cappedFrom} would not fit in memory); set -c to choose\n`);
   }
+  if (ctx.beyondTrain !== undefined) {
+    process.stderr.write(`ferrum: warning: a ${ctx.nCtx}-token context is longer than the ${ctx.beyondTrain} the model was trained on; text past that may degrade\n`);
+  }
   const spinner = ora({
     text: `loading ${basename(model)} (${formatBytes(statSync(model).size)}, ${backend}, ${threads || 'all'} threads)`,
     stream: process.stderr,
