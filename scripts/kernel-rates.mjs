@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// Where a decode token's CPU time goes in llama-bench and in `ferrum bench`,
+// kernel by weight type, from `perf record` samples of both on the same file
+// (tg only: -p 0). A weight type's rate is its bytes read per token over the
+// time the threads spent in its kernels (CPU time / threads): the two
+// engines' matmul kernels compared in the same minutes, apart from their
+// other costs (threads waiting, attention, norms), which land in "rest".
+// Decode reads every weight once per token, so a kernel's rate is the memory
+// rate it extracts; where both engines' kernels of one type stream at the
+// same rate, no kernel change can open a lead on that type's bytes.
+//
+//   node scripts/kernel-rates.mjs MODEL.gguf... [-n 128] [-r 2] [-t 2] [--rounds 1]
+//
+// Needs Linux `perf` (Debian: linux-perf) with cpu-clock sampling; builds or
+// reuses llama-bench as bench-vs-llamacpp does (FERRUM_LLAMA_BENCH overrides).
+// Samples are of whole processes, load included: symbols that only run at
+// load (repacking, page clearing) are left out by name, the rest of the
+// load's time lands in "rest" of both sides alike.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { ensureLlamaBench, LlamaBenchError } from './bench/llama-bench.mjs';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const FREQ = 1999;
+
+function fail(msg) {
+  console.error(`kernel-rates: ${msg}`);
+  process.exit(1);
+}
+
+function parseArgs(argv) {
+  const o = { models: [], n: 128, r: 2, t: 2, rounds: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isInteger(v) || v < 1) fail(`${a} needs a positive integer`);
+      return v;
+    };
+    if (a === '-n') o.n = num();
+    else if (a === '-r') o.r = num();
+    else if (a === '-t') o.t = num();
+    else if (a === '--rounds') o.rounds = num();
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node scripts/kernel-rates.mjs MODEL.gguf... [-n 128] [-r 2] [-t 2] [--rounds 1]');
+      process.exit(0);
+    } else if (a.startsWith('-')) fail(`unknown option ${a}`);
+    else o.models.push(a);
+  }
+  if (!o.models.length) fail('give at least one MODEL.gguf');
+  return o;
+}
+
+/** bytes of each weight type a decode token reads: every matrix but token_embd (one row of it) */
+function weightBytes(model) {
+  const r = spawnSync(process.execPath, [join(REPO, 'bin/ferrum.js'), 'inspect', '--json', model], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) fail(`ferrum inspect ${model}: ${r.stderr.trim()}`);
+  const bytes = new Map();
+  for (const t of JSON.parse(r.stdout).tensors) {
+    if (t.name === 'token_embd.weight' || t.shape.length < 2) continue;
+    const type = t.type.toLowerCase();
+    bytes.set(type, (bytes.get(type) ?? 0) + t.bytes);
+  }
+  return bytes;
+}
+
+// symbols that run at load or quantize activations, not weight kernels
+const NOT_A_KERNEL = /repack|quantize|from_float|to_float|clear_page/;
+// A kernel's symbol names its weight type before its activations' type
+// (ggml_gemv_q4_K_8x8_q8_K, fr_gemm_q6_K_r8_q8_K); ggml's Q4_0 gemv calls
+// the type q4_b32 (gemv_q4_b32_8x8_q8_0_lut_avx<block<4, 8> >).
+const ALIASES = { q4_0: ['q4_b32'] };
+/** the weight type (of those in `types`) that symbol names first, if any */
+function typeInSymbol(symbol, types) {
+  let best, at = Infinity;
+  for (const type of types) {
+    for (const name of [type, ...(ALIASES[type] ?? [])]) {
+      const m = new RegExp(`(?:^|[^a-z0-9])${name}(?![a-z0-9])`, 'i').exec(symbol);
+      if (m && m.index < at) (best = type), (at = m.index);
+    }
+  }
+  return best;
+}
+
+/** CPU seconds per symbol from a perf.data file */
+function samplesBySymbol(data) {
+  const r = spawnSync('perf', ['report', '-i', data, '-n', '--sort', 'symbol', '--stdio'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) fail(`perf report: ${r.stderr.trim()}`);
+  const out = [];
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\s*[\d.]+%\s+(\d+)\s+\[[.k]\]\s+(.+?)\s*$/.exec(line);
+    if (m) out.push({ symbol: m[2], seconds: Number(m[1]) / FREQ });
+  }
+  return out;
+}
+
+function classify(symbols, types) {
+  const perType = new Map([...types.keys()].map((t) => [t, 0]));
+  let rest = 0;
+  for (const { symbol, seconds } of symbols) {
+    if (NOT_A_KERNEL.test(symbol)) continue;
+    const type = typeInSymbol(symbol, perType.keys());
+    if (type !== undefined) perType.set(type, perType.get(type) + seconds);
+    else rest += seconds;
+  }
+  return { perType, rest };
+}
+
+function record(dir, name, cmd, args) {
+  const data = join(dir, `${name}.data`);
+  const r = spawnSync('perf', ['record', '-q', '-F', String(FREQ), '-o', data, '--', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) fail(`${basename(cmd)} under perf failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+  const row = r.stdout.split('\n').find((l) => /\btg\d+\b/.test(l));
+  const tps = row ? Number(/\|\s*([\d.]+) ± /.exec(row)?.[1]) : NaN;
+  if (!Number.isFinite(tps)) fail(`no tg row in ${basename(cmd)}'s output`);
+  return { tps, symbols: samplesBySymbol(data) };
+}
+
+function main() {
+  const o = parseArgs(process.argv.slice(2));
+  if (spawnSync('perf', ['--version']).status !== 0) fail('needs Linux perf (Debian: apt-get install linux-perf)');
+  let llamaBench;
+  try {
+    llamaBench = ensureLlamaBench(REPO).bin;
+  } catch (e) {
+    if (e instanceof LlamaBenchError) fail(e.message);
+    throw e;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ferrum-kernel-rates-'));
+  const common = ['-p', '0', '-n', String(o.n), '-r', String(o.r), '-t', String(o.t)];
+  // the timed repetitions plus the one-token warm-up both benches run
+  const tokens = o.r * o.n + 1;
+  console.log(`kernel-rates: tg${o.n}, ${o.t} threads, ${o.r} repetitions + warm-up, perf cpu-clock at ${FREQ} Hz, ${o.rounds} round(s) alternating llama.cpp/ferrum`);
+  try {
+    for (const model of o.models) {
+      const types = weightBytes(model);
+      const sides = { 'llama.cpp': [], ferrum: [] };
+      for (let round = 0; round < o.rounds; round++) {
+        sides['llama.cpp'].push(record(dir, 'llama', llamaBench, ['-m', model, ...common]));
+        sides.ferrum.push(record(dir, 'ferrum', process.execPath, [join(REPO, 'bin/ferrum.js'), 'bench', model, ...common]));
+      }
+      console.log(`\n${basename(model)}: weight MB a token ${[...types].map(([t, b]) => `${t} ${(b / 1e6).toFixed(1)}`).join(', ')}\n`);
+      console.log('| engine | tg t/s | ' + [...types.keys()].map((t) => `${t} ms/token | ${t} GB/s`).join(' | ') + ' | rest ms/token (load included) |');
+      console.log('|---|---:|' + [...types.keys()].map(() => '---:|---:').join('|') + '|---:|');
+      for (const [engine, runs] of Object.entries(sides)) {
+        const tps = runs.reduce((s, x) => s + x.tps, 0) / runs.length;
+        const cells = [];
+        const all = runs.map((x) => classify(x.symbols, types));
+        for (const [type, bytes] of types) {
+          // wall time a token the threads spent in this type's kernels
+          const s = all.reduce((acc, c) => acc + c.perType.get(type), 0) / runs.length / tokens / o.t;
+          cells.push((s * 1e3).toFixed(2), s > 0 ? (bytes / s / 1e9).toFixed(1) : '-');
+        }
+        const rest = all.reduce((acc, c) => acc + c.rest, 0) / runs.length / tokens / o.t;
+        console.log(`| ${engine} | ${tps.toFixed(2)} | ${cells.join(' | ')} | ${(rest * 1e3).toFixed(2)} |`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main();
