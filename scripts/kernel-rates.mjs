@@ -11,6 +11,7 @@
 //
 //   node scripts/kernel-rates.mjs MODEL.gguf... [-n 128] [-r 2] [-t 2] [--rounds 1]
 //
+// Dense models: a mixture of experts reads only the chosen experts' bytes.
 // Needs Linux `perf` (Debian: linux-perf) with cpu-clock sampling; builds or
 // reuses llama-bench as bench-vs-llamacpp does (FERRUM_LLAMA_BENCH overrides).
 // Samples are of whole processes, load included: symbols that only run at
@@ -22,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { parsePerfReport, samplesByType } from './bench/kernel-symbols.mjs';
 import { ensureLlamaBench, LlamaBenchError } from './bench/llama-bench.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -55,59 +57,28 @@ function parseArgs(argv) {
   return o;
 }
 
-/** bytes of each weight type a decode token reads: every matrix but token_embd (one row of it) */
+/** bytes of each weight type a decode token reads: every matrix but
+ * token_embd (one row of it), unless the model has no output.weight and
+ * token_embd is the output matrix too */
 function weightBytes(model) {
   const r = spawnSync(process.execPath, [join(REPO, 'bin/ferrum.js'), 'inspect', '--json', model], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) fail(`ferrum inspect ${model}: ${r.stderr.trim()}`);
   const bytes = new Map();
-  for (const t of JSON.parse(r.stdout).tensors) {
-    if (t.name === 'token_embd.weight' || t.shape.length < 2) continue;
+  const tensors = JSON.parse(r.stdout).tensors;
+  const tied = !tensors.some((t) => t.name === 'output.weight');
+  for (const t of tensors) {
+    if ((t.name === 'token_embd.weight' && !tied) || t.shape.length < 2) continue;
     const type = t.type.toLowerCase();
     bytes.set(type, (bytes.get(type) ?? 0) + t.bytes);
   }
   return bytes;
 }
 
-// symbols that run at load or quantize activations, not weight kernels
-const NOT_A_KERNEL = /repack|quantize|from_float|to_float|clear_page/;
-// A kernel's symbol names its weight type before its activations' type
-// (ggml_gemv_q4_K_8x8_q8_K, fr_gemm_q6_K_r8_q8_K); ggml's Q4_0 gemv calls
-// the type q4_b32 (gemv_q4_b32_8x8_q8_0_lut_avx<block<4, 8> >).
-const ALIASES = { q4_0: ['q4_b32'] };
-/** the weight type (of those in `types`) that symbol names first, if any */
-function typeInSymbol(symbol, types) {
-  let best, at = Infinity;
-  for (const type of types) {
-    for (const name of [type, ...(ALIASES[type] ?? [])]) {
-      const m = new RegExp(`(?:^|[^a-z0-9])${name}(?![a-z0-9])`, 'i').exec(symbol);
-      if (m && m.index < at) (best = type), (at = m.index);
-    }
-  }
-  return best;
-}
-
-/** CPU seconds per symbol from a perf.data file */
-function samplesBySymbol(data) {
+/** samples per symbol of a perf.data file */
+function perfSymbols(data) {
   const r = spawnSync('perf', ['report', '-i', data, '-n', '--sort', 'symbol', '--stdio'], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) fail(`perf report: ${r.stderr.trim()}`);
-  const out = [];
-  for (const line of r.stdout.split('\n')) {
-    const m = /^\s*[\d.]+%\s+(\d+)\s+\[[.k]\]\s+(.+?)\s*$/.exec(line);
-    if (m) out.push({ symbol: m[2], seconds: Number(m[1]) / FREQ });
-  }
-  return out;
-}
-
-function classify(symbols, types) {
-  const perType = new Map([...types.keys()].map((t) => [t, 0]));
-  let rest = 0;
-  for (const { symbol, seconds } of symbols) {
-    if (NOT_A_KERNEL.test(symbol)) continue;
-    const type = typeInSymbol(symbol, perType.keys());
-    if (type !== undefined) perType.set(type, perType.get(type) + seconds);
-    else rest += seconds;
-  }
-  return { perType, rest };
+  return parsePerfReport(r.stdout);
 }
 
 function record(dir, name, cmd, args) {
@@ -117,7 +88,7 @@ function record(dir, name, cmd, args) {
   const row = r.stdout.split('\n').find((l) => /\btg\d+\b/.test(l));
   const tps = row ? Number(/\|\s*([\d.]+) ± /.exec(row)?.[1]) : NaN;
   if (!Number.isFinite(tps)) fail(`no tg row in ${basename(cmd)}'s output`);
-  return { tps, symbols: samplesBySymbol(data) };
+  return { tps, symbols: perfSymbols(data) };
 }
 
 function main() {
@@ -149,13 +120,13 @@ function main() {
       for (const [engine, runs] of Object.entries(sides)) {
         const tps = runs.reduce((s, x) => s + x.tps, 0) / runs.length;
         const cells = [];
-        const all = runs.map((x) => classify(x.symbols, types));
+        const all = runs.map((x) => samplesByType(x.symbols, [...types.keys()]));
         for (const [type, bytes] of types) {
           // wall time a token the threads spent in this type's kernels
-          const s = all.reduce((acc, c) => acc + c.perType.get(type), 0) / runs.length / tokens / o.t;
+          const s = all.reduce((acc, c) => acc + c.perType.get(type), 0) / FREQ / runs.length / tokens / o.t;
           cells.push((s * 1e3).toFixed(2), s > 0 ? (bytes / s / 1e9).toFixed(1) : '-');
         }
-        const rest = all.reduce((acc, c) => acc + c.rest, 0) / runs.length / tokens / o.t;
+        const rest = all.reduce((acc, c) => acc + c.rest, 0) / FREQ / runs.length / tokens / o.t;
         console.log(`| ${engine} | ${tps.toFixed(2)} | ${cells.join(' | ')} | ${(rest * 1e3).toFixed(2)} |`);
       }
     }
