@@ -180,6 +180,12 @@ describe('ferrum bench', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
+
+  it('a depth whose KV cache cannot fit in memory is an error line, not a crash', () => {
+    const r = ferrum(['bench', MODEL, '-d', '2000000000', '-p', '0', '-n', '1', '-r', '1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd().split('\n').pop()).toMatch(/^ferrum: not enough memory: .* a 2000000001-token KV cache .* use a smaller context$/);
+  });
 });
 
 describe('bench internals', () => {

@@ -129,7 +129,7 @@ export class Engine {
       const kvBytes = 2 * hp.nLayer * kvRowBytes(options.kvType, kvDim) * options.nCtx;
       const mem = device.memory;
       if (mem > 0 && kvBytes + file.fileSize > mem) {
-        throw new UserError(`not enough memory: the model (${(file.fileSize / 2 ** 30).toFixed(2)} GiB) and a ${options.nCtx}-token KV cache (${(kvBytes / 2 ** 30).toFixed(2)} GiB) exceed ${(mem / 2 ** 30).toFixed(2)} GiB; use a smaller --ctx-size`);
+        throw new UserError(`not enough memory: the model (${(file.fileSize / 2 ** 30).toFixed(2)} GiB) and a ${options.nCtx}-token KV cache (${(kvBytes / 2 ** 30).toFixed(2)} GiB) exceed ${(mem / 2 ** 30).toFixed(2)} GiB; use a smaller context`);
       }
       map = device.mapFile(path);
       const weights = new Weights(device, file, map);
