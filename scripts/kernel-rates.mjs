@@ -18,7 +18,7 @@
 // load (repacking, page clearing) are left out by name, the rest of the
 // load's time lands in "rest" of both sides alike.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,7 @@ function parseArgs(argv) {
     else o.models.push(a);
   }
   if (!o.models.length) fail('give at least one MODEL.gguf');
+  for (const m of o.models) if (!existsSync(m)) fail(`${m}: no such file`);
   return o;
 }
 
@@ -102,36 +103,34 @@ function main() {
     throw e;
   }
   const dir = mkdtempSync(join(tmpdir(), 'ferrum-kernel-rates-'));
+  // fail() exits from inside the loop: the perf.data files go either way
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const common = ['-p', '0', '-n', String(o.n), '-r', String(o.r), '-t', String(o.t)];
   // the timed repetitions plus the one-token warm-up both benches run
   const tokens = o.r * o.n + 1;
   console.log(`kernel-rates: tg${o.n}, ${o.t} threads, ${o.r} repetitions + warm-up, perf cpu-clock at ${FREQ} Hz, ${o.rounds} round(s) alternating llama.cpp/ferrum`);
-  try {
-    for (const model of o.models) {
-      const types = weightBytes(model);
-      const sides = { 'llama.cpp': [], ferrum: [] };
-      for (let round = 0; round < o.rounds; round++) {
-        sides['llama.cpp'].push(record(dir, 'llama', llamaBench, ['-m', model, ...common]));
-        sides.ferrum.push(record(dir, 'ferrum', process.execPath, [join(REPO, 'bin/ferrum.js'), 'bench', model, ...common]));
-      }
-      console.log(`\n${basename(model)}: weight MB a token ${[...types].map(([t, b]) => `${t} ${(b / 1e6).toFixed(1)}`).join(', ')}\n`);
-      console.log('| engine | tg t/s | ' + [...types.keys()].map((t) => `${t} ms/token | ${t} GB/s`).join(' | ') + ' | rest ms/token (load included) |');
-      console.log('|---|---:|' + [...types.keys()].map(() => '---:|---:').join('|') + '|---:|');
-      for (const [engine, runs] of Object.entries(sides)) {
-        const tps = runs.reduce((s, x) => s + x.tps, 0) / runs.length;
-        const cells = [];
-        const all = runs.map((x) => samplesByType(x.symbols, [...types.keys()]));
-        for (const [type, bytes] of types) {
-          // wall time a token the threads spent in this type's kernels
-          const s = all.reduce((acc, c) => acc + c.perType.get(type), 0) / FREQ / runs.length / tokens / o.t;
-          cells.push((s * 1e3).toFixed(2), s > 0 ? (bytes / s / 1e9).toFixed(1) : '-');
-        }
-        const rest = all.reduce((acc, c) => acc + c.rest, 0) / FREQ / runs.length / tokens / o.t;
-        console.log(`| ${engine} | ${tps.toFixed(2)} | ${cells.join(' | ')} | ${(rest * 1e3).toFixed(2)} |`);
-      }
+  for (const model of o.models) {
+    const types = weightBytes(model);
+    const sides = { 'llama.cpp': [], ferrum: [] };
+    for (let round = 0; round < o.rounds; round++) {
+      sides['llama.cpp'].push(record(dir, 'llama', llamaBench, ['-m', model, ...common]));
+      sides.ferrum.push(record(dir, 'ferrum', process.execPath, [join(REPO, 'bin/ferrum.js'), 'bench', model, ...common]));
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    console.log(`\n${basename(model)}: weight MB a token ${[...types].map(([t, b]) => `${t} ${(b / 1e6).toFixed(1)}`).join(', ')}\n`);
+    console.log('| engine | tg t/s | ' + [...types.keys()].map((t) => `${t} ms/token | ${t} GB/s`).join(' | ') + ' | rest ms/token (load included) |');
+    console.log('|---|---:|' + [...types.keys()].map(() => '---:|---:').join('|') + '|---:|');
+    for (const [engine, runs] of Object.entries(sides)) {
+      const tps = runs.reduce((s, x) => s + x.tps, 0) / runs.length;
+      const cells = [];
+      const all = runs.map((x) => samplesByType(x.symbols, [...types.keys()]));
+      for (const [type, bytes] of types) {
+        // wall time a token the threads spent in this type's kernels
+        const s = all.reduce((acc, c) => acc + c.perType.get(type), 0) / FREQ / runs.length / tokens / o.t;
+        cells.push((s * 1e3).toFixed(2), s > 0 ? (bytes / s / 1e9).toFixed(1) : '-');
+      }
+      const rest = all.reduce((acc, c) => acc + c.rest, 0) / FREQ / runs.length / tokens / o.t;
+      console.log(`| ${engine} | ${tps.toFixed(2)} | ${cells.join(' | ')} | ${(rest * 1e3).toFixed(2)} |`);
+    }
   }
 }
 

@@ -62,7 +62,7 @@ describe('kernel symbols by weight type (scripts/bench/kernel-symbols.mjs)', () 
 describe('scripts/kernel-rates.mjs arguments', () => {
   const run = (args: string[]) => spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/kernel-rates.mjs'), ...args], { encoding: 'utf8' });
   it('one line and exit 1 for no model or a bad option', () => {
-    for (const [args, msg] of [[[], /give at least one MODEL\.gguf/], [['m.gguf', '-n', 'x'], /-n needs a positive integer/], [['m.gguf', '--bogus'], /unknown option --bogus/]] as const) {
+    for (const [args, msg] of [[[], /give at least one MODEL\.gguf/], [['m.gguf', '-n', 'x'], /-n needs a positive integer/], [['m.gguf', '--bogus'], /unknown option --bogus/], [['/no/such/m.gguf'], /\/no\/such\/m\.gguf: no such file/]] as const) {
       const r = run([...args]);
       expect(r.status).toBe(1);
       expect(r.stderr.trim()).toMatch(new RegExp(`^kernel-rates: ${msg.source}$`));
