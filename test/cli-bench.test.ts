@@ -5,6 +5,7 @@ import { FIELDS } from '../src/bench/record.js';
 import { mean, stddev } from '../src/bench/stats.js';
 import { expandTests, testName } from '../src/bench/tests.js';
 import { TokenSource } from '../src/bench/token-source.js';
+import { renameLlamaBenchFlags } from '../src/cli/llama-bench-flags.js';
 import { ferrum } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/shared.js';
 
@@ -48,7 +49,7 @@ function bench(args: string[]): { stdout: string; stderr: string } {
 const near = (a: number, b: number, rel = 1e-4): boolean => Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b));
 
 /** What every row must satisfy, whatever the timing. */
-function checkRow(r: Row, reps: number): void {
+function checkRow(r: Row, reps: number, combined = false): void {
   expect(Object.keys(r)).toEqual([...LLAMA_BENCH_FIELDS, 'samples_ns', 'samples_ts']);
   expect(r.model_filename).toBe(MODEL);
   expect(r.model_type).toBe('llama ?B Q8_0');
@@ -56,8 +57,9 @@ function checkRow(r: Row, reps: number): void {
   expect(r.model_size).toBeGreaterThan(1_000_000);
   expect(r.backends).toBe('CPU');
   expect(Number.isInteger(r.n_threads) && r.n_threads >= 1).toBe(true);
-  // llama-bench's rows: a pp test has n_gen 0, a tg test n_prompt 0.
-  expect(r.n_prompt === 0 || r.n_gen === 0).toBe(true);
+  // llama-bench's rows: a pp test has n_gen 0, a tg test n_prompt 0; a -pg test has both
+  if (combined) expect(r.n_prompt > 0 && r.n_gen > 0).toBe(true);
+  else expect(r.n_prompt === 0 || r.n_gen === 0).toBe(true);
   expect(r.n_prompt + r.n_gen).toBeGreaterThan(0);
   expect(r.samples_ns).toHaveLength(reps);
   expect(r.samples_ts).toHaveLength(reps);
@@ -134,6 +136,18 @@ describe('ferrum bench', () => {
     expect(md[2]!.split('|').map((c) => c.trim())[6]).toBe('tg4 @ d24');
   });
 
+  it('-pg times a prompt then generation as one test, after the pp and tg tests, as llama-bench does', () => {
+    const { stdout } = bench(['-p', '16', '-n', '0', '-pg', '8,4', '--n-pg', '0,0', '-pg', '0,3', '-r', '2', '-o', 'jsonl']);
+    const rows = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+    // a pair of zeros is skipped; 0,3 is a tg test by another name
+    expect(rows.map((r) => [r.n_prompt, r.n_gen])).toEqual([[16, 0], [8, 4], [0, 3]]);
+    checkRow(rows[0]!, 2);
+    checkRow(rows[1]!, 2, true);
+    checkRow(rows[2]!, 2);
+    const md = bench(['-p', '0', '-n', '0', '-pg', '8,4', '-d', '16', '-r', '1']).stdout.split('\n');
+    expect(md[2]!.split('|').map((c) => c.trim())[6]).toBe('pp8+tg4 @ d16');
+  });
+
   it('-o csv has llama-bench\'s header and quoted values', () => {
     const { stdout } = bench([...SMALL, '-o', 'csv']);
     const lines = stdout.trimEnd().split('\n');
@@ -164,6 +178,10 @@ describe('ferrum bench', () => {
       [['-o', 'xml'], /expected one of md, csv, json, jsonl/],
       [['--json', '-o', 'csv'], /--json and -o csv/],
       [['-p', '0', '-n', '0'], /nothing to measure/],
+      [['-p', '0', '-n', '0', '-pg', '0,0'], /nothing to measure: every -p, -n and -pg value is 0/],
+      [['-pg', '8'], /--n-pg .* '8' is invalid. expected two whole numbers/],
+      [['-pg', '8,4,2'], /'8,4,2' is invalid/],
+      [['-pg', 'a,4'], /'a,4' is invalid/],
       [['--frobnicate'], /unknown option/],
     ];
     for (const [args, want] of cases) {
@@ -195,6 +213,24 @@ describe('bench internals', () => {
     expect(testName({ nPrompt: 4, nGen: 2 })).toBe('pp4+tg2');
     const deep = expandTests({ nPrompt: [512], nGen: [128], nDepth: [0, 1024], threads: [2] });
     expect(deep.map((t) => testName(t))).toEqual(['pp512', 'tg128', 'pp512 @ d1024', 'tg128 @ d1024']);
+    const pg = expandTests({ nPrompt: [512], nGen: [128], nPg: [[512, 128], [0, 0]], nDepth: [0, 64], threads: [2] });
+    expect(pg.map((t) => testName(t))).toEqual(['pp512', 'tg128', 'pp512+tg128', 'pp512 @ d64', 'tg128 @ d64', 'pp512+tg128 @ d64']);
+  });
+
+  it('a -pg test warms up as llama-bench does (the prompt, one token) and times the prompt then the tokens after it', () => {
+    const calls: string[] = [];
+    const engine: Evaluator = {
+      eval: (tokens, pos0) => calls.push(`eval ${tokens.length}@${pos0}`),
+      evalNext: (_token, pos) => calls.push(`next @${pos}`),
+    };
+    measure(engine, { nPrompt: 3, nGen: 2 }, { reps: 1, warmup: true, tokens: new TokenSource(1000, 1, 7) });
+    expect(calls).toEqual(['eval 3@0', 'next @0', 'eval 3@0', 'next @3', 'next @4']);
+  });
+
+  it('renames llama-bench\'s -pg for commander, only after the bench command and before --', () => {
+    expect(renameLlamaBenchFlags(['node', 'ferrum', 'bench', 'm.gguf', '-pg', '8,4'])).toEqual(['node', 'ferrum', 'bench', 'm.gguf', '--n-pg', '8,4']);
+    expect(renameLlamaBenchFlags(['node', 'ferrum', 'run', 'm.gguf', '-pg'])).toEqual(['node', 'ferrum', 'run', 'm.gguf', '-pg']);
+    expect(renameLlamaBenchFlags(['node', 'ferrum', 'bench', '--', '-pg'])).toEqual(['node', 'ferrum', 'bench', '--', '-pg']);
   });
 
   it('fills a depth once, untimed, after the warm-up, and times only what comes after it', () => {

@@ -19,6 +19,8 @@ export interface BenchOptions {
   readonly nGen: readonly number[];
   /** Tokens already in the context before each test (llama-bench -d). */
   readonly nDepth: readonly number[];
+  /** Prompt-then-generation pairs, each timed as one test (llama-bench -pg). */
+  readonly nPg: readonly (readonly [number, number])[];
   /** 0 = one per core. */
   readonly threads: readonly number[];
   readonly reps: number;

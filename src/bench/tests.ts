@@ -1,7 +1,8 @@
 /**
  * The list of measurements one `ferrum bench` run makes, in llama-bench's
  * order: for each thread count and each depth, every prompt size (pp), then
- * every generation length (tg). A size of 0 is skipped, as llama-bench does.
+ * every generation length (tg), then every prompt-then-generation pair
+ * (pp+tg). A size of 0 (a pair of 0 and 0) is skipped, as llama-bench does.
  */
 export interface BenchTest {
   /** Prompt tokens evaluated in one prefill step; 0 for a generation test. */
@@ -23,6 +24,8 @@ export interface TestMatrix {
   readonly nGen: readonly number[];
   /** Depths; absent = [0]. */
   readonly nDepth?: readonly number[];
+  /** [prompt, generated] pairs timed as one test (llama-bench -pg); absent = none. */
+  readonly nPg?: readonly (readonly [number, number])[];
   readonly threads: readonly number[];
 }
 
@@ -32,6 +35,7 @@ export function expandTests(m: TestMatrix): BenchTest[] {
     for (const nDepth of m.nDepth ?? [0]) {
       for (const nPrompt of m.nPrompt) if (nPrompt > 0) out.push({ nPrompt, nGen: 0, nDepth, threads });
       for (const nGen of m.nGen) if (nGen > 0) out.push({ nPrompt: 0, nGen, nDepth, threads });
+      for (const [nPrompt, nGen] of m.nPg ?? []) if (nPrompt > 0 || nGen > 0) out.push({ nPrompt, nGen, nDepth, threads });
     }
   }
   return out;

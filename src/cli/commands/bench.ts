@@ -13,6 +13,7 @@ interface BenchCliOptions {
   nPrompt?: number[];
   nGen?: number[];
   nDepth?: number[];
+  nPg?: [number, number][];
   threads?: number[];
   repetitions: number;
   output?: OutputFormat;
@@ -36,6 +37,16 @@ const intList = (min: number) => (v: string, prev: number[] | undefined): number
   return [...(prev ?? []), ...nums];
 };
 
+/** One prompt,generated pair a flag (-pg 512,128); the flag may repeat, as llama-bench's does. */
+function pgPair(v: string, prev: [number, number][] | undefined): [number, number][] {
+  const items = v.split(',').map((s) => s.trim());
+  const nums = items.map(Number);
+  if (items.length !== 2 || items.some((s) => s === '') || nums.some((n) => !Number.isInteger(n) || n < 0)) {
+    throw new InvalidArgumentError('expected two whole numbers >= 0: prompt tokens,generated tokens (e.g. 512,128)');
+  }
+  return [...(prev ?? []), [nums[0]!, nums[1]!]];
+}
+
 function parseOutput(v: string): OutputFormat {
   if (!isOutputFormat(v)) throw new InvalidArgumentError(`expected one of ${OUTPUT_FORMATS.join(', ')}`);
   return v;
@@ -53,7 +64,8 @@ function benchAction(positional: string | undefined, opts: BenchCliOptions): voi
   const format: OutputFormat = opts.json ? 'json' : opts.output ?? 'md';
   const nPrompt = opts.nPrompt ?? [512];
   const nGen = opts.nGen ?? [128];
-  if (![...nPrompt, ...nGen].some((n) => n > 0)) throw new UserError('nothing to measure: every -p and -n value is 0');
+  const nPg = opts.nPg ?? [];
+  if (![...nPrompt, ...nGen, ...nPg.flat()].some((n) => n > 0)) throw new UserError('nothing to measure: every -p, -n and -pg value is 0');
   const backend = opts.backend ?? defaultBackend();
   checkBackendAvailable(backend);
   const kvType = opts.kvType ?? 'f16';
@@ -66,7 +78,7 @@ function benchAction(positional: string | undefined, opts: BenchCliOptions): voi
     build,
   });
   runBench({
-    model, nPrompt, nGen, nDepth: opts.nDepth ?? [0], threads: opts.threads ?? [0], reps: opts.repetitions, warmup: opts.warmup,
+    model, nPrompt, nGen, nPg, nDepth: opts.nDepth ?? [0], threads: opts.threads ?? [0], reps: opts.repetitions, warmup: opts.warmup,
     backend, kvType, batch: opts.batch, build,
   }, printer, createProgress());
 }
@@ -79,6 +91,7 @@ export function registerBench(program: Command): void {
     .option('-m, --model <path>', 'the model (as llama-bench -m); or give it as the argument')
     .option('-p, --n-prompt <n,...>', 'prompt sizes: tokens evaluated in one prefill step, after -d tokens (default: 512)', intList(0))
     .option('-n, --n-gen <n,...>', 'generation lengths: tokens decoded one at a time, after -d tokens (default: 128)', intList(0))
+    .option('--n-pg <pp,tg>', 'a prompt of pp tokens then tg generated, timed as one test (pp512+tg128; llama-bench -pg, which is accepted too); may repeat', pgPair)
     .option('-d, --n-depth <n,...>', 'tokens already in the context (filled untimed) before each test, a row set per value (default: 0)', intList(0))
     .option('-r, --repetitions <n>', 'timed runs of each test, after one untimed warm-up', parseIntArg(1), 5)
     .option('-t, --threads <n,...>', 'CPU threads, a row set per value (default: one per core)', intList(1))
