@@ -136,6 +136,17 @@ describe('ferrum bench', () => {
     expect(md[2]!.split('|').map((c) => c.trim())[6]).toBe('tg4 @ d24');
   });
 
+  it('KV cache types take lists (--kv-type, or llama-bench\'s -ctk/-ctv): a row set per type, before threads', () => {
+    const { stdout } = bench(['-p', '8', '-n', '0', '-r', '1', '-t', '1,2', '--kv-type', 'f16,f32', '-o', 'jsonl']);
+    const rows = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+    expect(rows.map((r) => `${String(r.type_k)}/${String(r.type_v)}@${r.n_threads}`)).toEqual(['f16/f16@1', 'f16/f16@2', 'f32/f32@1', 'f32/f32@2']);
+    for (const r of rows) checkRow(r, 1);
+    // as llama-bench: type_k and type_v columns only where the types differ from the default f16
+    const header = (args: string[]): string[] => bench(['-p', '8', '-n', '0', '-r', '1', ...args]).stdout.split('\n')[0]!.split('|').map((c) => c.trim());
+    expect(header(['-ctk', 'f32', '-ctv', 'f32'])).toEqual(['', 'model', 'size', 'params', 'backend', 'threads', 'type_k', 'type_v', 'test', 't/s', '']);
+    expect(header(['-ctk', 'f16', '-ctv', 'f16'])).not.toContain('type_k');
+  });
+
   it('-pg times a prompt then generation as one test, after the pp and tg tests, as llama-bench does', () => {
     const { stdout } = bench(['-p', '16', '-n', '0', '-pg', '8,4', '--n-pg', '0,0', '-pg', '0,3', '-r', '2', '-o', 'jsonl']);
     const rows = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
@@ -182,6 +193,10 @@ describe('ferrum bench', () => {
       [['-pg', '8'], /--n-pg .* '8' is invalid. expected two whole numbers/],
       [['-pg', '8,4,2'], /'8,4,2' is invalid/],
       [['-pg', 'a,4'], /'a,4' is invalid/],
+      [['-ctk', 'f16,f32', '-ctv', 'f16,f32'], /-ctk f16 with -ctv f32: ferrum's KV cache keeps K and V in one type/],
+      [['-ctk', 'q8_0'], /-ctk q8_0 with -ctv f16/],
+      [['--kv-type', 'f32', '-ctv', 'f32'], /give --kv-type or -ctk\/-ctv, not both/],
+      [['-ctk', 'q4_0'], /--cache-type-k .* 'q4_0' is invalid. expected f16, f32 or q8_0/],
       [['--frobnicate'], /unknown option/],
     ];
     for (const [args, want] of cases) {
@@ -227,10 +242,11 @@ describe('bench internals', () => {
     expect(calls).toEqual(['eval 3@0', 'next @0', 'eval 3@0', 'next @3', 'next @4']);
   });
 
-  it('renames llama-bench\'s -pg for commander, only after the bench command and before --', () => {
+  it('renames llama-bench\'s -pg, -ctk and -ctv for commander, only after the bench command and before --', () => {
     expect(renameLlamaBenchFlags(['node', 'ferrum', 'bench', 'm.gguf', '-pg', '8,4'])).toEqual(['node', 'ferrum', 'bench', 'm.gguf', '--n-pg', '8,4']);
     expect(renameLlamaBenchFlags(['node', 'ferrum', 'run', 'm.gguf', '-pg'])).toEqual(['node', 'ferrum', 'run', 'm.gguf', '-pg']);
     expect(renameLlamaBenchFlags(['node', 'ferrum', 'bench', '--', '-pg'])).toEqual(['node', 'ferrum', 'bench', '--', '-pg']);
+    expect(renameLlamaBenchFlags(['bench', '-ctk', 'q8_0', '-ctv', 'q8_0'])).toEqual(['bench', '--cache-type-k', 'q8_0', '--cache-type-v', 'q8_0']);
   });
 
   it('fills a depth once, untimed, after the warm-up, and times only what comes after it', () => {

@@ -42,7 +42,8 @@ export interface MarkdownOptions {
   /** Threads were given on the command line (a GPU run shows them then). */
   readonly threadsGiven: boolean;
   readonly batchGiven: boolean;
-  readonly kvTypeGiven: boolean;
+  /** KV cache types other than f16 alone (llama-bench shows type_k and type_v then). */
+  readonly kvTypeDiffers: boolean;
   /** The last line names what ran (llama-bench prints its build commit there). */
   readonly build: string;
 }
@@ -53,7 +54,7 @@ export function markdownPrinter(o: MarkdownOptions): BenchPrinter {
   if (o.gpu) cols.push(COLUMNS.ngl);
   if (!o.gpu || o.threadsGiven) cols.push(COLUMNS.threads);
   if (o.batchGiven) cols.push(COLUMNS.n_batch);
-  if (o.kvTypeGiven) cols.push(COLUMNS.type_k, COLUMNS.type_v);
+  if (o.kvTypeDiffers) cols.push(COLUMNS.type_k, COLUMNS.type_v);
   cols.push(COLUMNS.test, COLUMNS.ts);
   const line = (cells: string[]): string => `|${cells.map((c) => ` ${c} |`).join('')}\n`;
   return {

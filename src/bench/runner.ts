@@ -26,7 +26,8 @@ export interface BenchOptions {
   readonly reps: number;
   readonly warmup: boolean;
   readonly backend: ExecutorKind;
-  readonly kvType: KvType;
+  /** KV cache types, a row set each (llama-bench -ctk/-ctv, K and V alike). */
+  readonly kvTypes: readonly KvType[];
   /** Most prompt tokens per step; undefined = the whole prompt in one step. */
   readonly batch: number | undefined;
   readonly build: string;
@@ -49,16 +50,18 @@ const phaseText = (p: Phase): string =>
 const DEPTH_BATCH = 512;
 
 /**
- * Run every test (llama-bench's order), printing each row as it finishes.
- * One engine per thread count, sized for the largest test (context = depth +
- * prompt + generated tokens, batch = the largest prompt, or up to
- * DEPTH_BATCH for a depth fill), reused across tests.
+ * Run every test (llama-bench's order: KV cache type, then threads, then
+ * the tests), printing each row as it finishes. One engine per KV cache type
+ * and thread count, sized for the largest test (context = depth + prompt +
+ * generated tokens, batch = the largest prompt, or up to DEPTH_BATCH for a
+ * depth fill), reused across tests.
  */
 export function runBench(o: BenchOptions, printer: BenchPrinter, progress: Progress): BenchRecord[] {
   const file = readGguf(o.model);
   const info = modelInfo(o.model, file);
   const bos = bosToken(file);
   const tests = expandTests(o);
+  const total = tests.length * o.kvTypes.length;
   const nCtx = Math.max(1, ...tests.map((t) => t.nDepth + t.nPrompt + t.nGen));
   const widest = Math.max(1, ...tests.map((t) => Math.max(t.nPrompt, Math.min(t.nDepth, DEPTH_BATCH))));
   const batch = Math.max(1, Math.min(o.batch ?? Number.POSITIVE_INFINITY, widest));
@@ -67,11 +70,12 @@ export function runBench(o: BenchOptions, printer: BenchPrinter, progress: Progr
   const name = basename(o.model);
   progress.print(printer.header());
   try {
-    for (const threads of o.threads) {
+    for (const [kvType, threads] of o.kvTypes.flatMap((k) => o.threads.map((t) => [k, t] as const))) {
       const mine: BenchTest[] = expandTests({ ...o, threads: [threads] });
       if (mine.length === 0) continue;
-      progress.update(`loading ${name} (${o.backend}, ${threads || 'all'} threads)`);
-      const engine = Engine.load(o.model, { backend: o.backend, threads, nCtx, batch, kvType: o.kvType, maxOutputs: 1 });
+      const cache = o.kvTypes.length > 1 ? `, ${kvType} KV cache` : '';
+      progress.update(`loading ${name} (${o.backend}, ${threads || 'all'} threads${cache})`);
+      const engine = Engine.load(o.model, { backend: o.backend, threads, nCtx, batch, kvType, maxOutputs: 1 });
       try {
         devices.add(engine.device.name);
         const nThreads = engine.device.threads;
@@ -82,12 +86,12 @@ export function runBench(o: BenchOptions, printer: BenchPrinter, progress: Progr
           backends: o.backend === 'cpu' ? 'CPU' : 'Metal',
           nBatch: batch,
           nThreads,
-          kvType: o.kvType,
+          kvType,
           nGpuLayers: o.backend === 'cpu' ? 0 : 99,
         };
         for (const t of mine) {
           const idx = records.length + 1;
-          const label = `${idx}/${tests.length} ${testName(t)}, ${nThreads} threads`;
+          const label = `${idx}/${total} ${testName(t)}, ${nThreads} threads${cache}`;
           const started = new Date();
           const samples = measure(engine, t, {
             reps: o.reps,

@@ -20,7 +20,9 @@ interface BenchCliOptions {
   json?: boolean;
   backend?: ExecutorKind;
   batch?: number;
-  kvType?: KvType;
+  kvType?: KvType[];
+  cacheTypeK?: KvType[];
+  cacheTypeV?: KvType[];
   warmup: boolean;
 }
 
@@ -47,6 +49,32 @@ function pgPair(v: string, prev: [number, number][] | undefined): [number, numbe
   return [...(prev ?? []), [nums[0]!, nums[1]!]];
 }
 
+/** A comma list of KV cache types; the flag may repeat. */
+function kvTypeList(v: string, prev: KvType[] | undefined): KvType[] {
+  return [...(prev ?? []), ...v.split(',').map((s) => parseKvType(s.trim()))];
+}
+
+/**
+ * The KV cache types to measure, one row set each. llama-bench crosses its
+ * -ctk and -ctv lists; ferrum's cache keeps K and V in one type, so every
+ * pair of the cross must agree, and a K type alone needs its V type too
+ * (llama-bench's V default is f16).
+ */
+function kvTypes(o: BenchCliOptions): KvType[] {
+  if (o.kvType !== undefined && (o.cacheTypeK !== undefined || o.cacheTypeV !== undefined)) {
+    throw new UserError('give --kv-type or -ctk/-ctv, not both');
+  }
+  if (o.kvType !== undefined) return o.kvType;
+  const out: KvType[] = [];
+  for (const k of o.cacheTypeK ?? ['f16']) {
+    for (const v of o.cacheTypeV ?? ['f16']) {
+      if (k !== v) throw new UserError(`-ctk ${k} with -ctv ${v}: ferrum's KV cache keeps K and V in one type; give both the same (or --kv-type)`);
+      out.push(k);
+    }
+  }
+  return out;
+}
+
 function parseOutput(v: string): OutputFormat {
   if (!isOutputFormat(v)) throw new InvalidArgumentError(`expected one of ${OUTPUT_FORMATS.join(', ')}`);
   return v;
@@ -68,18 +96,18 @@ function benchAction(positional: string | undefined, opts: BenchCliOptions): voi
   if (![...nPrompt, ...nGen, ...nPg.flat()].some((n) => n > 0)) throw new UserError('nothing to measure: every -p, -n and -pg value is 0');
   const backend = opts.backend ?? defaultBackend();
   checkBackendAvailable(backend);
-  const kvType = opts.kvType ?? 'f16';
+  const kvType = kvTypes(opts);
   const build = `ferrum ${VERSION}`;
   const printer = createPrinter(format, {
     gpu: backend !== 'cpu',
     threadsGiven: opts.threads !== undefined,
     batchGiven: opts.batch !== undefined,
-    kvTypeGiven: opts.kvType !== undefined,
+    kvTypeDiffers: kvType.some((t) => t !== 'f16'),
     build,
   });
   runBench({
     model, nPrompt, nGen, nPg, nDepth: opts.nDepth ?? [0], threads: opts.threads ?? [0], reps: opts.repetitions, warmup: opts.warmup,
-    backend, kvType, batch: opts.batch, build,
+    backend, kvTypes: kvType, batch: opts.batch, build,
   }, printer, createProgress());
 }
 
@@ -99,7 +127,9 @@ export function registerBench(program: Command): void {
     .option('--json', 'same as -o json')
     .addOption(new Option('--backend <name>', 'cpu or metal (default: metal on Apple Silicon, else cpu)').argParser(parseBackend))
     .option('-b, --batch <n>', 'most prompt tokens per step (default: the whole prompt in one step)', parseIntArg(1))
-    .option('--kv-type <type>', 'KV cache type: f16, f32 or q8_0 (default: f16)', parseKvType)
+    .option('--kv-type <type,...>', 'KV cache types, f16, f32 or q8_0, for K and V alike, a row set per type (default: f16)', kvTypeList)
+    .option('--cache-type-k <type,...>', 'llama-bench\'s -ctk (accepted too): K cache types; ferrum needs the same list for V', kvTypeList)
+    .option('--cache-type-v <type,...>', 'llama-bench\'s -ctv (accepted too): V cache types', kvTypeList)
     .option('--no-warmup', 'skip the untimed warm-up run before each test')
     .action((model: string | undefined, opts: BenchCliOptions) => benchAction(model, opts));
 }
