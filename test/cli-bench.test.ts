@@ -136,6 +136,11 @@ describe('ferrum bench', () => {
     expect(md[2]!.split('|').map((c) => c.trim())[6]).toBe('tg4 @ d24');
   });
 
+  it('-fa on (llama-bench\'s flash attention) is accepted: ferrum\'s attention is always fused', () => {
+    const rows = JSON.parse(bench(['-p', '8', '-n', '0', '-r', '1', '-fa', '1', '-o', 'json']).stdout) as Row[];
+    expect(rows.map((r) => [r.n_prompt, r.flash_attn])).toEqual([[8, 1]]);
+  });
+
   it('KV cache types take lists (--kv-type, or llama-bench\'s -ctk/-ctv): a row set per type, before threads', () => {
     const { stdout } = bench(['-p', '8', '-n', '0', '-r', '1', '-t', '1,2', '--kv-type', 'f16,f32', '-o', 'jsonl']);
     const rows = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
@@ -197,6 +202,11 @@ describe('ferrum bench', () => {
       [['-ctk', 'q8_0'], /-ctk q8_0 with -ctv f16/],
       [['--kv-type', 'f32', '-ctv', 'f32'], /give --kv-type or -ctk\/-ctv, not both/],
       [['-ctk', 'q4_0'], /--cache-type-k .* 'q4_0' is invalid. expected f16, f32 or q8_0/],
+      [['-ngl', '99'], /^ferrum: -ngl \(llama-bench's\) has no ferrum counterpart: ferrum runs every layer on the backend --backend names/],
+      [['-ub', '256'], /-ub \(llama-bench's\) has no ferrum counterpart: ferrum has one batch size, -b/],
+      [['-fa', '0'], /^ferrum: -fa: ferrum's attention is always fused \(llama.cpp's flash attention\), so only on, 1 or auto/],
+      [['-fa', '1,0'], /so only on, 1 or auto/],
+      [['-fa'], /so only on, 1 or auto/],
       [['--frobnicate'], /unknown option/],
     ];
     for (const [args, want] of cases) {
@@ -247,6 +257,9 @@ describe('bench internals', () => {
     expect(renameLlamaBenchFlags(['node', 'ferrum', 'run', 'm.gguf', '-pg'])).toEqual(['node', 'ferrum', 'run', 'm.gguf', '-pg']);
     expect(renameLlamaBenchFlags(['node', 'ferrum', 'bench', '--', '-pg'])).toEqual(['node', 'ferrum', 'bench', '--', '-pg']);
     expect(renameLlamaBenchFlags(['bench', '-ctk', 'q8_0', '-ctv', 'q8_0'])).toEqual(['bench', '--cache-type-k', 'q8_0', '--cache-type-v', 'q8_0']);
+    // -fa on is what ferrum does anyway; it goes, with its value
+    expect(renameLlamaBenchFlags(['bench', 'm.gguf', '-fa', '1', '-p', '8'])).toEqual(['bench', 'm.gguf', '-p', '8']);
+    expect(renameLlamaBenchFlags(['bench', 'm.gguf', '--flash-attn', 'on,auto'])).toEqual(['bench', 'm.gguf']);
   });
 
   it('fills a depth once, untimed, after the warm-up, and times only what comes after it', () => {

@@ -1,3 +1,5 @@
+import { UserError } from './user-error.js';
+
 /**
  * llama-bench's flags of more than one letter after a single dash, which
  * `ferrum bench` takes too so that its command lines carry over. Commander
@@ -11,9 +13,41 @@ const ALIASES: Readonly<Record<string, string>> = {
   '-ctv': '--cache-type-v',
 };
 
+/**
+ * llama-bench flags with no ferrum counterpart, common in its command lines:
+ * a clear error instead of commander's (`-ngl 99` would read as -n "gl").
+ */
+const NO_COUNTERPART: Readonly<Record<string, string>> = {
+  '-ngl': 'ferrum runs every layer on the backend --backend names (metal or cpu)',
+  '--n-gpu-layers': 'ferrum runs every layer on the backend --backend names (metal or cpu)',
+  '-ub': 'ferrum has one batch size, -b',
+  '--ubatch-size': 'ferrum has one batch size, -b',
+};
+
+/** llama-bench's -fa values that ask for the fused attention ferrum always runs. */
+const FLASH_ATTN_ON = new Set(['1', 'on', 'auto']);
+
 export function renameLlamaBenchFlags(argv: readonly string[]): string[] {
   const bench = argv.indexOf('bench');
+  if (bench < 0) return [...argv];
   // after `--` every word is an operand
-  const end = argv.indexOf('--', bench);
-  return argv.map((a, i) => (bench >= 0 && i > bench && (end < 0 || i < end) ? ALIASES[a] ?? a : a));
+  const dashes = argv.indexOf('--', bench);
+  const end = dashes < 0 ? argv.length : dashes;
+  const out = argv.slice(0, bench + 1);
+  for (let i = bench + 1; i < end; i++) {
+    const a = argv[i]!;
+    const why = NO_COUNTERPART[a];
+    if (why !== undefined) throw new UserError(`${a} (llama-bench's) has no ferrum counterpart: ${why}`);
+    if (a === '-fa' || a === '--flash-attn') {
+      // ferrum's attention is always the fused kind: -fa on is what it does anyway
+      const values = (argv[i + 1] ?? '').split(',');
+      if (i + 1 >= end || !values.every((v) => FLASH_ATTN_ON.has(v))) {
+        throw new UserError(`${a}: ferrum's attention is always fused (llama.cpp's flash attention), so only on, 1 or auto`);
+      }
+      i++;
+      continue;
+    }
+    out.push(ALIASES[a] ?? a);
+  }
+  return [...out, ...argv.slice(end)];
 }
