@@ -5,7 +5,7 @@ import { FIELDS } from '../src/bench/record.js';
 import { mean, stddev } from '../src/bench/stats.js';
 import { expandTests, testName } from '../src/bench/tests.js';
 import { TokenSource } from '../src/bench/token-source.js';
-import { renameLlamaBenchFlags } from '../src/cli/llama-bench-flags.js';
+import { translateLlamaBenchFlags } from '../src/cli/llama-bench-flags.js';
 import { ferrum } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/shared.js';
 
@@ -253,13 +253,13 @@ describe('bench internals', () => {
   });
 
   it('renames llama-bench\'s -pg, -ctk and -ctv for commander, only after the bench command and before --', () => {
-    expect(renameLlamaBenchFlags(['node', 'ferrum', 'bench', 'm.gguf', '-pg', '8,4'])).toEqual(['node', 'ferrum', 'bench', 'm.gguf', '--n-pg', '8,4']);
-    expect(renameLlamaBenchFlags(['node', 'ferrum', 'run', 'm.gguf', '-pg'])).toEqual(['node', 'ferrum', 'run', 'm.gguf', '-pg']);
-    expect(renameLlamaBenchFlags(['node', 'ferrum', 'bench', '--', '-pg'])).toEqual(['node', 'ferrum', 'bench', '--', '-pg']);
-    expect(renameLlamaBenchFlags(['bench', '-ctk', 'q8_0', '-ctv', 'q8_0'])).toEqual(['bench', '--cache-type-k', 'q8_0', '--cache-type-v', 'q8_0']);
+    expect(translateLlamaBenchFlags(['node', 'ferrum', 'bench', 'm.gguf', '-pg', '8,4'])).toEqual(['node', 'ferrum', 'bench', 'm.gguf', '--n-pg', '8,4']);
+    expect(translateLlamaBenchFlags(['node', 'ferrum', 'run', 'm.gguf', '-pg'])).toEqual(['node', 'ferrum', 'run', 'm.gguf', '-pg']);
+    expect(translateLlamaBenchFlags(['node', 'ferrum', 'bench', '--', '-pg'])).toEqual(['node', 'ferrum', 'bench', '--', '-pg']);
+    expect(translateLlamaBenchFlags(['bench', '-ctk', 'q8_0', '-ctv', 'q8_0'])).toEqual(['bench', '--cache-type-k', 'q8_0', '--cache-type-v', 'q8_0']);
     // -fa on is what ferrum does anyway; it goes, with its value
-    expect(renameLlamaBenchFlags(['bench', 'm.gguf', '-fa', '1', '-p', '8'])).toEqual(['bench', 'm.gguf', '-p', '8']);
-    expect(renameLlamaBenchFlags(['bench', 'm.gguf', '--flash-attn', 'on,auto'])).toEqual(['bench', 'm.gguf']);
+    expect(translateLlamaBenchFlags(['bench', 'm.gguf', '-fa', '1', '-p', '8'])).toEqual(['bench', 'm.gguf', '-p', '8']);
+    expect(translateLlamaBenchFlags(['bench', 'm.gguf', '--flash-attn', 'on,auto'])).toEqual(['bench', 'm.gguf']);
   });
 
   it('fills a depth once, untimed, after the warm-up, and times only what comes after it', () => {

@@ -4,8 +4,9 @@ import { UserError } from './user-error.js';
  * llama-bench's flags of more than one letter after a single dash, which
  * `ferrum bench` takes too so that its command lines carry over. Commander
  * reads `-pg 512,128` as -p with the value "g" (and -ctk as -c -t k), so
- * these are renamed to ferrum's long options before parsing, and only after
- * the bench command.
+ * before parsing, and only after the bench command, these are renamed to
+ * ferrum's long options, and the ones ferrum has no use for are dropped or
+ * refused with a reason (translateLlamaBenchFlags).
  */
 const ALIASES: Readonly<Record<string, string>> = {
   '-pg': '--n-pg',
@@ -27,7 +28,7 @@ const NO_COUNTERPART: Readonly<Record<string, string>> = {
 /** llama-bench's -fa values that ask for the fused attention ferrum always runs. */
 const FLASH_ATTN_ON = new Set(['1', 'on', 'auto']);
 
-export function renameLlamaBenchFlags(argv: readonly string[]): string[] {
+export function translateLlamaBenchFlags(argv: readonly string[]): string[] {
   const bench = argv.indexOf('bench');
   if (bench < 0) return [...argv];
   // after `--` every word is an operand

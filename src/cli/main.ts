@@ -5,7 +5,7 @@ import { configureColor } from './color.js';
 import { registerBench } from './commands/bench.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerRun } from './commands/run.js';
-import { renameLlamaBenchFlags } from './llama-bench-flags.js';
+import { translateLlamaBenchFlags } from './llama-bench-flags.js';
 import { UserError } from './user-error.js';
 import { VERSION } from './version.js';
 
@@ -31,7 +31,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   registerBench(program);
   registerInspect(program);
   try {
-    await program.parseAsync(renameLlamaBenchFlags(argv));
+    await program.parseAsync(translateLlamaBenchFlags(argv));
   } catch (err) {
     fail(err);
   }

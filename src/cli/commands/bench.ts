@@ -26,26 +26,27 @@ interface BenchCliOptions {
   warmup: boolean;
 }
 
+/** Whole numbers >= min separated by commas, or undefined where v is not that. */
+function wholeNumbers(v: string, min: number): number[] | undefined {
+  const items = v.split(',').map((s) => s.trim());
+  const nums = items.map(Number);
+  return items.some((s) => s === '') || nums.some((n) => !Number.isInteger(n) || n < min) ? undefined : nums;
+}
+
 /**
  * A comma list of whole numbers, and the flag may repeat (-p 128,512 or -p 128 -p 512),
  * as llama-bench takes them.
  */
 const intList = (min: number) => (v: string, prev: number[] | undefined): number[] => {
-  const items = v.split(',').map((s) => s.trim());
-  const nums = items.map(Number);
-  if (items.some((s) => s === '') || nums.some((n) => !Number.isInteger(n) || n < min)) {
-    throw new InvalidArgumentError(`expected whole numbers >= ${min}, separated by commas (e.g. 128,512)`);
-  }
+  const nums = wholeNumbers(v, min);
+  if (!nums) throw new InvalidArgumentError(`expected whole numbers >= ${min}, separated by commas (e.g. 128,512)`);
   return [...(prev ?? []), ...nums];
 };
 
 /** One prompt,generated pair a flag (-pg 512,128); the flag may repeat, as llama-bench's does. */
 function pgPair(v: string, prev: [number, number][] | undefined): [number, number][] {
-  const items = v.split(',').map((s) => s.trim());
-  const nums = items.map(Number);
-  if (items.length !== 2 || items.some((s) => s === '') || nums.some((n) => !Number.isInteger(n) || n < 0)) {
-    throw new InvalidArgumentError('expected two whole numbers >= 0: prompt tokens,generated tokens (e.g. 512,128)');
-  }
+  const nums = wholeNumbers(v, 0);
+  if (nums?.length !== 2) throw new InvalidArgumentError('expected two whole numbers >= 0: prompt tokens,generated tokens (e.g. 512,128)');
   return [...(prev ?? []), [nums[0]!, nums[1]!]];
 }
 
