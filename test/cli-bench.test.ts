@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { copyFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { measure, type Evaluator } from '../src/bench/measure.js';
 import { FIELDS } from '../src/bench/record.js';
@@ -8,6 +9,7 @@ import { TokenSource } from '../src/bench/token-source.js';
 import { translateLlamaBenchFlags } from '../src/cli/llama-bench-flags.js';
 import { ferrum } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/shared.js';
+import { tempDir } from './helpers/tmp.js';
 
 const MODEL = resolve(REPO_ROOT, 'models/tolstoy-tiny-Q8_0.gguf');
 const SMALL = ['-p', '16', '-n', '8', '-r', '2'];
@@ -134,6 +136,23 @@ describe('ferrum bench', () => {
     for (const r of rows) checkRow(r, 1);
     const md = bench(['-p', '0', '-n', '4', '-d', '24', '-r', '1']).stdout.split('\n');
     expect(md[2]!.split('|').map((c) => c.trim())[6]).toBe('tg4 @ d24');
+  });
+
+  it('-m may repeat, as llama-bench\'s: a row set per model in one table, each model once', () => {
+    // the same file under another path: a second model as far as -m goes
+    const other = join(tempDir('bench-models'), 'other.gguf');
+    copyFileSync(MODEL, other);
+    const rows = JSON.parse(bench(['-m', other, '-m', MODEL, '-p', '8', '-n', '0', '-r', '1', '-o', 'json']).stdout) as Row[];
+    // the argument and -m of the same file count once
+    expect(rows.map((r) => r.model_filename)).toEqual([MODEL, other]);
+    const md = bench(['-m', other, '-p', '8', '-n', '0', '-r', '1']).stdout.trimEnd().split('\n');
+    expect(md.filter((l) => l.startsWith('| model'))).toHaveLength(1);
+    expect(md.filter((l) => l.includes(' pp8 '))).toHaveLength(2);
+    // a bad path among them fails before any test runs
+    const bad = ferrum(['bench', MODEL, '-m', '/no/such/model.gguf', '-p', '8', '-r', '1']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr.trimEnd().split('\n')).toEqual(['ferrum: /no/such/model.gguf: no such file']);
   });
 
   it('-fa on (llama-bench\'s flash attention) is accepted: ferrum\'s attention is always fused', () => {

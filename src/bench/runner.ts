@@ -14,7 +14,8 @@ import { expandTests, testName, type BenchTest } from './tests.js';
 import { TokenSource } from './token-source.js';
 
 export interface BenchOptions {
-  readonly model: string;
+  /** Models, a row set each, in order (llama-bench -m, repeated). */
+  readonly models: readonly string[];
   readonly nPrompt: readonly number[];
   readonly nGen: readonly number[];
   /** Tokens already in the context before each test (llama-bench -d). */
@@ -50,61 +51,65 @@ const phaseText = (p: Phase): string =>
 const DEPTH_BATCH = 512;
 
 /**
- * Run every test (llama-bench's order: KV cache type, then threads, then
- * the tests), printing each row as it finishes. One engine per KV cache type
- * and thread count, sized for the largest test (context = depth + prompt +
- * generated tokens, batch = the largest prompt, or up to DEPTH_BATCH for a
- * depth fill), reused across tests.
+ * Run every test (llama-bench's order: model, KV cache type, threads, then
+ * the tests), printing each row as it finishes, in one table. One engine per
+ * model, KV cache type and thread count, sized for the largest test (context
+ * = depth + prompt + generated tokens, batch = the largest prompt, or up to
+ * DEPTH_BATCH for a depth fill), reused across tests. Every model's header
+ * is read before the first test, so a bad path fails before any time is spent.
  */
 export function runBench(o: BenchOptions, printer: BenchPrinter, progress: Progress): BenchRecord[] {
-  const file = readGguf(o.model);
-  const info = modelInfo(o.model, file);
-  const bos = bosToken(file);
+  const models = o.models.map((path) => ({ path, file: readGguf(path) }));
   const tests = expandTests(o);
-  const total = tests.length * o.kvTypes.length;
+  const total = tests.length * o.kvTypes.length * models.length;
   const nCtx = Math.max(1, ...tests.map((t) => t.nDepth + t.nPrompt + t.nGen));
   const widest = Math.max(1, ...tests.map((t) => Math.max(t.nPrompt, Math.min(t.nDepth, DEPTH_BATCH))));
   const batch = Math.max(1, Math.min(o.batch ?? Number.POSITIVE_INFINITY, widest));
   const records: BenchRecord[] = [];
   const devices = new Set<string>();
-  const name = basename(o.model);
   progress.print(printer.header());
   try {
-    for (const [kvType, threads] of o.kvTypes.flatMap((k) => o.threads.map((t) => [k, t] as const))) {
-      const mine: BenchTest[] = expandTests({ ...o, threads: [threads] });
-      if (mine.length === 0) continue;
-      const cache = o.kvTypes.length > 1 ? `, ${kvType} KV cache` : '';
-      progress.update(`loading ${name} (${o.backend}, ${threads || 'all'} threads${cache})`);
-      const engine = Engine.load(o.model, { backend: o.backend, threads, nCtx, batch, kvType, maxOutputs: 1 });
-      try {
-        devices.add(engine.device.name);
-        const nThreads = engine.device.threads;
-        const ctx = {
-          build: o.build,
-          cpuInfo: cpus()[0]?.model.trim() ?? '',
-          gpuInfo: o.backend === 'cpu' ? '' : engine.device.name,
-          backends: o.backend === 'cpu' ? 'CPU' : 'Metal',
-          nBatch: batch,
-          nThreads,
-          kvType,
-          nGpuLayers: o.backend === 'cpu' ? 0 : 99,
-        };
-        for (const t of mine) {
-          const idx = records.length + 1;
-          const label = `${idx}/${total} ${testName(t)}, ${nThreads} threads${cache}`;
-          const started = new Date();
-          const samples = measure(engine, t, {
-            reps: o.reps,
-            warmup: o.warmup,
-            tokens: new TokenSource(engine.hp.nVocab, bos, idx),
-            onPhase: (p) => progress.update(`${label}: ${phaseText(p)}`),
-          });
-          const r = makeRecord(info, ctx, t, samples, started);
-          progress.print(printer.row(r, records.length));
-          records.push(r);
+    for (const { path, file } of models) {
+      const info = modelInfo(path, file);
+      const bos = bosToken(file);
+      const name = basename(path);
+      const which = models.length > 1 ? `${name}: ` : '';
+      for (const [kvType, threads] of o.kvTypes.flatMap((k) => o.threads.map((t) => [k, t] as const))) {
+        const mine: BenchTest[] = expandTests({ ...o, threads: [threads] });
+        if (mine.length === 0) continue;
+        const cache = o.kvTypes.length > 1 ? `, ${kvType} KV cache` : '';
+        progress.update(`loading ${name} (${o.backend}, ${threads || 'all'} threads${cache})`);
+        const engine = Engine.load(path, { backend: o.backend, threads, nCtx, batch, kvType, maxOutputs: 1 });
+        try {
+          devices.add(engine.device.name);
+          const nThreads = engine.device.threads;
+          const ctx = {
+            build: o.build,
+            cpuInfo: cpus()[0]?.model.trim() ?? '',
+            gpuInfo: o.backend === 'cpu' ? '' : engine.device.name,
+            backends: o.backend === 'cpu' ? 'CPU' : 'Metal',
+            nBatch: batch,
+            nThreads,
+            kvType,
+            nGpuLayers: o.backend === 'cpu' ? 0 : 99,
+          };
+          for (const t of mine) {
+            const idx = records.length + 1;
+            const label = `${idx}/${total} ${which}${testName(t)}, ${nThreads} threads${cache}`;
+            const started = new Date();
+            const samples = measure(engine, t, {
+              reps: o.reps,
+              warmup: o.warmup,
+              tokens: new TokenSource(engine.hp.nVocab, bos, idx),
+              onPhase: (p) => progress.update(`${label}: ${phaseText(p)}`),
+            });
+            const r = makeRecord(info, ctx, t, samples, started);
+            progress.print(printer.row(r, records.length));
+            records.push(r);
+          }
+        } finally {
+          engine.close();
         }
-      } finally {
-        engine.close();
       }
     }
   } catch (e) {

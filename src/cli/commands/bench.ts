@@ -9,7 +9,7 @@ import { UserError } from '../user-error.js';
 import { VERSION } from '../version.js';
 
 interface BenchCliOptions {
-  model?: string;
+  model?: string[];
   nPrompt?: number[];
   nGen?: number[];
   nDepth?: number[];
@@ -82,11 +82,9 @@ function parseOutput(v: string): OutputFormat {
 }
 
 function benchAction(positional: string | undefined, opts: BenchCliOptions): void {
-  if (positional !== undefined && opts.model !== undefined && positional !== opts.model) {
-    throw new UserError(`two models given (${positional} and -m ${opts.model}); ferrum bench measures one`);
-  }
-  const model = positional ?? opts.model;
-  if (model === undefined) throw new UserError('no model given: ferrum bench MODEL.gguf [-p 512] [-n 128] [-r 5] [-t N]');
+  // the argument and every -m, each model once, in the order given
+  const models = [...new Set([...(positional === undefined ? [] : [positional]), ...(opts.model ?? [])])];
+  if (models.length === 0) throw new UserError('no model given: ferrum bench MODEL.gguf [-p 512] [-n 128] [-r 5] [-t N]');
   if (opts.json && opts.output !== undefined && opts.output !== 'json') {
     throw new UserError(`--json and -o ${opts.output} ask for different formats; give one`);
   }
@@ -107,7 +105,7 @@ function benchAction(positional: string | undefined, opts: BenchCliOptions): voi
     build,
   });
   runBench({
-    model, nPrompt, nGen, nPg, nDepth: opts.nDepth ?? [0], threads: opts.threads ?? [0], reps: opts.repetitions, warmup: opts.warmup,
+    models, nPrompt, nGen, nPg, nDepth: opts.nDepth ?? [0], threads: opts.threads ?? [0], reps: opts.repetitions, warmup: opts.warmup,
     backend, kvTypes: kvType, batch: opts.batch, build,
   }, printer, createProgress());
 }
@@ -117,7 +115,7 @@ export function registerBench(program: Command): void {
     .command('bench')
     .description('measure prompt (pp) and generation (tg) tokens/second the way llama-bench does, in its output formats')
     .argument('[model]', 'path to a .gguf file')
-    .option('-m, --model <path>', 'the model (as llama-bench -m); or give it as the argument')
+    .option('-m, --model <path>', 'a model (as llama-bench -m), or give it as the argument; may repeat, a row set per model', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
     .option('-p, --n-prompt <n,...>', 'prompt sizes: tokens evaluated in one prefill step, after -d tokens (default: 512)', intList(0))
     .option('-n, --n-gen <n,...>', 'generation lengths: tokens decoded one at a time, after -d tokens (default: 128)', intList(0))
     .option('--n-pg <pp,tg>', 'a prompt of pp tokens then tg generated, timed as one test (pp512+tg128; llama-bench -pg, which is accepted too); may repeat', pgPair)
