@@ -223,6 +223,8 @@ describe('ferrum bench', () => {
       [['-ctk', 'q4_0'], /--cache-type-k .* 'q4_0' is invalid. expected f16, f32 or q8_0/],
       [['-ngl', '99'], /^ferrum: -ngl \(llama-bench's\) has no ferrum counterpart: ferrum runs every layer on the backend --backend names/],
       [['-ub', '256'], /-ub \(llama-bench's\) has no ferrum counterpart: ferrum has one batch size, -b/],
+      [['-nkvo', '1'], /-nkvo \(llama-bench's\) has no ferrum counterpart: the KV cache lives where the layers run/],
+      [['-mmp', '0'], /-mmp \(llama-bench's\) has no ferrum counterpart: ferrum always maps the file/],
       [['-fa', '0'], /^ferrum: -fa: ferrum's attention is always fused \(llama.cpp's flash attention\), so only on, 1 or auto/],
       [['-fa', '1,0'], /so only on, 1 or auto/],
       [['-fa'], /so only on, 1 or auto/],

@@ -18,11 +18,25 @@ const ALIASES: Readonly<Record<string, string>> = {
  * llama-bench flags with no ferrum counterpart, common in its command lines:
  * a clear error instead of commander's (`-ngl 99` would read as -n "gl").
  */
+const ONE_BACKEND = 'ferrum runs every layer on the backend --backend names (metal or cpu)';
+const ONE_DEVICE = 'ferrum runs on one device';
 const NO_COUNTERPART: Readonly<Record<string, string>> = {
-  '-ngl': 'ferrum runs every layer on the backend --backend names (metal or cpu)',
-  '--n-gpu-layers': 'ferrum runs every layer on the backend --backend names (metal or cpu)',
+  '-ngl': ONE_BACKEND,
+  '--n-gpu-layers': ONE_BACKEND,
+  '-nkvo': 'the KV cache lives where the layers run',
+  '--no-kv-offload': 'the KV cache lives where the layers run',
+  '-sm': ONE_DEVICE,
+  '--split-mode': ONE_DEVICE,
+  '-mg': ONE_DEVICE,
+  '--main-gpu': ONE_DEVICE,
+  '-ts': ONE_DEVICE,
+  '--tensor-split': ONE_DEVICE,
   '-ub': 'ferrum has one batch size, -b',
   '--ubatch-size': 'ferrum has one batch size, -b',
+  '-mmp': 'ferrum always maps the file',
+  '--mmap': 'ferrum always maps the file',
+  '-embd': 'ferrum bench measures generation models only',
+  '--embeddings': 'ferrum bench measures generation models only',
 };
 
 /** llama-bench's -fa values that ask for the fused attention ferrum always runs. */
