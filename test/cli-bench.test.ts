@@ -277,10 +277,12 @@ describe('bench internals', () => {
     expect(translateLlamaBenchFlags(['node', 'ferrum', 'bench', 'm.gguf', '-pg', '8,4'])).toEqual(['node', 'ferrum', 'bench', 'm.gguf', '--n-pg', '8,4']);
     expect(translateLlamaBenchFlags(['node', 'ferrum', 'run', 'm.gguf', '-pg'])).toEqual(['node', 'ferrum', 'run', 'm.gguf', '-pg']);
     expect(translateLlamaBenchFlags(['node', 'ferrum', 'bench', '--', '-pg'])).toEqual(['node', 'ferrum', 'bench', '--', '-pg']);
-    expect(translateLlamaBenchFlags(['bench', '-ctk', 'q8_0', '-ctv', 'q8_0'])).toEqual(['bench', '--cache-type-k', 'q8_0', '--cache-type-v', 'q8_0']);
+    expect(translateLlamaBenchFlags(['node', 'ferrum', '--no-color', 'bench', '-ctk', 'q8_0', '-ctv', 'q8_0'])).toEqual(['node', 'ferrum', '--no-color', 'bench', '--cache-type-k', 'q8_0', '--cache-type-v', 'q8_0']);
+    // a prompt that says "bench" is not the command
+    expect(translateLlamaBenchFlags(['node', 'ferrum', 'run', 'bench', '-pg'])).toEqual(['node', 'ferrum', 'run', 'bench', '-pg']);
     // -fa on is what ferrum does anyway; it goes, with its value
-    expect(translateLlamaBenchFlags(['bench', 'm.gguf', '-fa', '1', '-p', '8'])).toEqual(['bench', 'm.gguf', '-p', '8']);
-    expect(translateLlamaBenchFlags(['bench', 'm.gguf', '--flash-attn', 'on,auto'])).toEqual(['bench', 'm.gguf']);
+    expect(translateLlamaBenchFlags(['node', 'ferrum', 'bench', 'm.gguf', '-fa', '1', '-p', '8'])).toEqual(['node', 'ferrum', 'bench', 'm.gguf', '-p', '8']);
+    expect(translateLlamaBenchFlags(['node', 'ferrum', 'bench', 'm.gguf', '--flash-attn', 'on,auto'])).toEqual(['node', 'ferrum', 'bench', 'm.gguf']);
   });
 
   it('fills a depth once, untimed, after the warm-up, and times only what comes after it', () => {

@@ -42,9 +42,12 @@ const NO_COUNTERPART: Readonly<Record<string, string>> = {
 /** llama-bench's -fa values that ask for the fused attention ferrum always runs. */
 const FLASH_ATTN_ON = new Set(['1', 'on', 'auto']);
 
+/** argv as process.argv has it (node, script, then ferrum's own words). */
 export function translateLlamaBenchFlags(argv: readonly string[]): string[] {
-  const bench = argv.indexOf('bench');
-  if (bench < 0) return [...argv];
+  // the command is the first word that is not an option (ferrum's global ones take no value)
+  const command = argv.findIndex((a, i) => i >= 2 && !a.startsWith('-'));
+  if (command < 0 || argv[command] !== 'bench') return [...argv];
+  const bench = command;
   // after `--` every word is an operand
   const dashes = argv.indexOf('--', bench);
   const end = dashes < 0 ? argv.length : dashes;
