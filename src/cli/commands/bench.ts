@@ -61,7 +61,7 @@ function kvTypeList(v: string, prev: KvType[] | undefined): KvType[] {
  * pair of the cross must agree, and a K type alone needs its V type too
  * (llama-bench's V default is f16).
  */
-function kvTypes(o: BenchCliOptions): KvType[] {
+function chooseKvTypes(o: BenchCliOptions): KvType[] {
   if (o.kvType !== undefined && (o.cacheTypeK !== undefined || o.cacheTypeV !== undefined)) {
     throw new UserError('give --kv-type or -ctk/-ctv, not both');
   }
@@ -95,18 +95,18 @@ function benchAction(positional: string | undefined, opts: BenchCliOptions): voi
   if (![...nPrompt, ...nGen, ...nPg.flat()].some((n) => n > 0)) throw new UserError('nothing to measure: every -p, -n and -pg value is 0');
   const backend = opts.backend ?? defaultBackend();
   checkBackendAvailable(backend);
-  const kvType = kvTypes(opts);
+  const kvTypes = chooseKvTypes(opts);
   const build = `ferrum ${VERSION}`;
   const printer = createPrinter(format, {
     gpu: backend !== 'cpu',
     threadsGiven: opts.threads !== undefined,
     batchGiven: opts.batch !== undefined,
-    kvTypeDiffers: kvType.some((t) => t !== 'f16'),
+    kvTypeDiffers: kvTypes.some((t) => t !== 'f16'),
     build,
   });
   runBench({
     models, nPrompt, nGen, nPg, nDepth: opts.nDepth ?? [0], threads: opts.threads ?? [0], reps: opts.repetitions, warmup: opts.warmup,
-    backend, kvTypes: kvType, batch: opts.batch, build,
+    backend, kvTypes, batch: opts.batch, build,
   }, printer, createProgress());
 }
 
