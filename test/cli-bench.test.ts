@@ -6,6 +6,8 @@ import { FIELDS } from '../src/bench/record.js';
 import { mean, stddev } from '../src/bench/stats.js';
 import { expandTests, testName } from '../src/bench/tests.js';
 import { TokenSource } from '../src/bench/token-source.js';
+import { setPriority } from '../src/bench/priority.js';
+import { MAX_RANGE_VALUES, parseIntRanges } from '../src/cli/int-ranges.js';
 import { translateLlamaBenchFlags } from '../src/cli/llama-bench-flags.js';
 import { ferrum } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/shared.js';
@@ -202,6 +204,78 @@ describe('ferrum bench', () => {
     }
   });
 
+  it('-o sql is llama-bench\'s: a CREATE TABLE llama_bench with its column types, then an INSERT per test', () => {
+    // a quote in the path must not break the statement
+    const quoted = join(tempDir('bench-sql'), "it's.gguf");
+    copyFileSync(MODEL, quoted);
+    const r = ferrum(['bench', quoted, ...SMALL, '-o', 'sql']);
+    expect(r.code, r.stderr).toBe(0);
+    const [create, inserts] = r.stdout.split('\n\n');
+    const lines = create!.split('\n');
+    expect(lines[0]).toBe('CREATE TABLE IF NOT EXISTS llama_bench (');
+    expect(lines.at(-1)).toBe(');');
+    const columns = lines.slice(1, -1).map((l) => l.replace(/,$/, '').trim().split(' '));
+    expect(columns.map((c) => c[0])).toEqual(LLAMA_BENCH_FIELDS);
+    const type = Object.fromEntries(columns.map(([f, t]) => [f, t]));
+    expect([type.model_type, type.n_prompt, type.cpu_strict, type.flash_attn, type.avg_ts, type.test_time]).toEqual(['TEXT', 'INTEGER', 'INTEGER', 'INTEGER', 'REAL', 'TEXT']);
+    const rows = inserts!.trimEnd().split('\n');
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      const m = /^INSERT INTO llama_bench \(([^)]*)\) VALUES \((.*)\);$/.exec(row);
+      expect(m, row).not.toBeNull();
+      expect(m![1]!.split(', ')).toEqual(LLAMA_BENCH_FIELDS);
+      const values = [...m![2]!.matchAll(/'((?:[^']|'')*)'(?:, |$)/g)].map((v) => v[1]!.replace(/''/g, "'"));
+      expect(values).toHaveLength(LLAMA_BENCH_FIELDS.length);
+      const v = Object.fromEntries(LLAMA_BENCH_FIELDS.map((f, i) => [f, values[i]!]));
+      expect(v.model_filename).toBe(quoted);
+      expect(v.avg_ts).toMatch(/^\d+\.\d{6}$/);
+      expect(v.cpu_strict).toBe('0');
+    }
+  });
+
+  it('-oe (llama-bench\'s --output-err) writes the results to stderr too, in its own format', () => {
+    const { stdout, stderr } = bench(['-p', '8', '-n', '0', '-r', '1', '-o', 'jsonl', '-oe', 'csv']);
+    expect(stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as Row).n_prompt)).toEqual([8]);
+    const csv = stderr.split('\n').filter((l) => l.startsWith('"') || l.startsWith('build_commit,'));
+    expect(csv[0]!.split(',')).toEqual(LLAMA_BENCH_FIELDS);
+    expect(csv).toHaveLength(2);
+    expect(bench(['-p', '8', '-n', '0', '-r', '1', '--output-err', 'none']).stderr).not.toMatch(/build_commit|\| model/);
+  });
+
+  it('-b takes a list, as llama-bench\'s: a row set per batch size, before KV types and threads, in an n_batch column', () => {
+    const { stdout } = bench(['-p', '8', '-n', '0', '-r', '1', '-b', '4,8', '-t', '1,2', '-o', 'jsonl']);
+    const rows = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+    expect(rows.map((r) => `b${String(r.n_batch)}@${r.n_threads}`)).toEqual(['b4@1', 'b4@2', 'b8@1', 'b8@2']);
+    for (const r of rows) checkRow(r, 1);
+    // the size asked for is the one reported, as llama-bench reports its -b
+    const big = JSON.parse(bench(['-p', '8', '-n', '0', '-r', '1', '--batch-size', '2048', '-o', 'json']).stdout) as Row[];
+    expect(big.map((r) => r.n_batch)).toEqual([2048]);
+    const md = bench(['-p', '8', '-n', '0', '-r', '1', '-b', '4']).stdout.split('\n');
+    expect(md[0]!.split('|').map((c) => c.trim())).toContain('n_batch');
+    expect(md[2]!.split('|').map((c) => c.trim())).toContain('4');
+  });
+
+  it('number lists take llama-bench\'s ranges: first-last, first-last+step, first-last*mult', () => {
+    const { stdout } = bench(['-p', '4-16*2', '-n', '2-6+2,1', '-r', '1', '-o', 'jsonl']);
+    const rows = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+    expect(rows.map((r) => [r.n_prompt, r.n_gen])).toEqual([[4, 0], [8, 0], [16, 0], [0, 2], [0, 4], [0, 6], [0, 1]]);
+  });
+
+  it('--delay waits before each test; --prio, --progress and --offline are taken', () => {
+    const { stderr } = bench(['-p', '8', '-n', '0', '-r', '1', '--delay', '1', '--prio', '-1', '--progress', '--offline']);
+    expect(stderr).toMatch(/^ferrum bench: 1\/1 pp8, \d+ threads: waiting 1 s \(--delay\)$/m);
+  });
+
+  it('-m splits at commas, as llama-bench\'s, unless the whole value is a file', () => {
+    const dir = tempDir('bench-model-list');
+    const a = join(dir, 'a.gguf');
+    const comma = join(dir, 'b,c.gguf');
+    copyFileSync(MODEL, a);
+    copyFileSync(MODEL, comma);
+    const rows = JSON.parse(ferrum(['bench', '-m', `${a},${MODEL}`, '-m', comma, '-p', '8', '-n', '0', '-r', '1', '-o', 'json']).stdout) as Row[];
+    expect(rows.map((r) => r.model_filename)).toEqual([a, MODEL, comma]);
+  });
+
   it('bad flags are one-line errors with a non-zero exit', () => {
     const cases: Array<[string[], RegExp]> = [
       [['-p', 'abc'], /-p, --n-prompt .* 'abc' is invalid/],
@@ -210,7 +284,21 @@ describe('ferrum bench', () => {
       [['-r', '0'], /-r, --repetitions .* '0' is invalid/],
       [['-t', '0'], /-t, --threads .* '0' is invalid/],
       [['-d', '-8'], /-d, --n-depth .* '-8' is invalid/],
-      [['-o', 'xml'], /expected one of md, csv, json, jsonl/],
+      [['-o', 'xml'], /expected one of md, csv, json, jsonl, sql/],
+      [['-oe', 'xml'], /--output-err .* 'xml' is invalid. expected one of md, csv, json, jsonl, sql, none/],
+      [['-p', '8-4'], /'8-4' is invalid. 8-4: a range runs from the smaller number to the larger/],
+      [['-p', '0-8*2'], /0-8\*2: the step must make each number larger/],
+      [['-p', '1-9+0'], /the step must make each number larger/],
+      [['-p', '1-100000'], /more than 4096 values/],
+      [['-p', '8-'], /expected whole numbers >= 0 or ranges/],
+      [['-t', '0-2'], /-t, --threads .* expected whole numbers >= 1; 0-2 starts at 0/],
+      [['--prio', '4'], /--prio .* '4' is invalid. expected one of -1, 0, 1, 2, 3/],
+      [['--delay', '-1'], /--delay .* '-1' is invalid/],
+      [['-C', '0x3'], /-C \(llama-bench's\) has no ferrum counterpart: .* start it under taskset/],
+      [['--poll', '0'], /--poll \(llama-bench's\) has no ferrum counterpart/],
+      [['-hf', 'org/model'], /-hf \(llama-bench's\) has no ferrum counterpart: ferrum reads local .gguf files and never downloads/],
+      [['-ncmoe', '4'], /-ncmoe \(llama-bench's\) has no ferrum counterpart/],
+      [['-dev', 'none'], /-dev \(llama-bench's\) has no ferrum counterpart: ferrum runs on one device, the one --backend names/],
       [['--json', '-o', 'csv'], /--json and -o csv/],
       [['-p', '0', '-n', '0'], /nothing to measure/],
       [['-p', '0', '-n', '0', '-pg', '0,0'], /nothing to measure: every -p, -n and -pg value is 0/],
@@ -283,6 +371,32 @@ describe('bench internals', () => {
     // -fa on is what ferrum does anyway; it goes, with its value
     expect(translateLlamaBenchFlags(['node', 'ferrum', 'bench', 'm.gguf', '-fa', '1', '-p', '8'])).toEqual(['node', 'ferrum', 'bench', 'm.gguf', '-p', '8']);
     expect(translateLlamaBenchFlags(['node', 'ferrum', 'bench', 'm.gguf', '--flash-attn', 'on,auto'])).toEqual(['node', 'ferrum', 'bench', 'm.gguf']);
+  });
+
+  it('--prio sets llama.cpp\'s nice value for each level, and a refusal is a one-line reason', () => {
+    const asked: number[] = [];
+    for (const level of [-1, 0, 1, 2, 3]) setPriority(level, (n) => asked.push(n));
+    expect(asked).toEqual([5, -5, -10, -20]);
+    const refuse = (): void => {
+      throw Object.assign(new Error('permission denied'), { code: 'EACCES' });
+    };
+    expect(() => setPriority(2, refuse)).toThrow(/^--prio 2: could not set the process's nice value to -10 \(EACCES\); a priority above normal needs root or CAP_SYS_NICE$/);
+  });
+
+  it('parses llama-bench\'s ranges, each end included, and refuses ones that never end', () => {
+    expect(parseIntRanges('1-3,8', 0)).toEqual([1, 2, 3, 8]);
+    expect(parseIntRanges('64-512*2', 0)).toEqual([64, 128, 256, 512]);
+    expect(parseIntRanges('64-500*2', 0)).toEqual([64, 128, 256]);
+    expect(parseIntRanges('0-10+5', 0)).toEqual([0, 5, 10]);
+    expect(parseIntRanges(' 7 ', 1)).toEqual([7]);
+    expect(parseIntRanges('4-4', 1)).toEqual([4]);
+    expect(parseIntRanges('4-4*1', 1)).toMatch(/the step must make each number larger/);
+    expect(parseIntRanges('0-4*3', 0)).toMatch(/the step must make each number larger/);
+    expect(parseIntRanges('1-2*1', 0)).toMatch(/the step must make each number larger/);
+    expect(parseIntRanges('1-2|3', 0)).toMatch(/expected whole numbers/);
+    expect(parseIntRanges('', 0)).toMatch(/expected whole numbers/);
+    expect(parseIntRanges(`0-${MAX_RANGE_VALUES - 1}`, 0)).toHaveLength(MAX_RANGE_VALUES);
+    expect(parseIntRanges(`0-${MAX_RANGE_VALUES}`, 0)).toMatch(/more than/);
   });
 
   it('fills a depth once, untimed, after the warm-up, and times only what comes after it', () => {

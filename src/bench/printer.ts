@@ -7,3 +7,9 @@ export interface BenchPrinter {
   /** `devices`: the engines' device names ("cpu (avx2 fma f16c, 2 threads)"). */
   footer(devices: readonly string[]): string;
 }
+
+/** A printer and the stream its text goes to (llama-bench -o on stdout, -oe on stderr). */
+export interface BenchOutput {
+  readonly printer: BenchPrinter;
+  readonly to: 'stdout' | 'stderr';
+}

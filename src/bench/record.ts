@@ -70,6 +70,13 @@ export const FIELDS: readonly ScalarField[] = [
   'test_time', 'avg_ns', 'stddev_ns', 'avg_ts', 'stddev_ts',
 ];
 
+/** A value as llama-bench's test::get_values writes it (std::to_string; its CSV and SQL): bools 0/1, t/s with 6 decimals. */
+export function fieldText(f: ScalarField, v: BenchRecord[ScalarField]): string {
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (f === 'avg_ts' || f === 'stddev_ts') return (v as number).toFixed(6);
+  return String(v);
+}
+
 /** What the run knows beside the model and the samples. */
 export interface RunContext {
   readonly build: string;

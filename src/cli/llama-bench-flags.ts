@@ -12,7 +12,15 @@ const ALIASES: Readonly<Record<string, string>> = {
   '-pg': '--n-pg',
   '-ctk': '--cache-type-k',
   '-ctv': '--cache-type-v',
+  '-oe': '--output-err',
+  '--batch-size': '--batch',
 };
+
+/**
+ * llama-bench flags (with no value) for what ferrum does anyway: progress on
+ * stderr is always shown, and nothing is ever downloaded.
+ */
+const ALREADY_SO = new Set(['--progress', '--offline']);
 
 /**
  * llama-bench flags with no ferrum counterpart, common in its command lines:
@@ -20,6 +28,9 @@ const ALIASES: Readonly<Record<string, string>> = {
  */
 const ONE_BACKEND = 'ferrum runs every layer on the backend --backend names (metal or cpu)';
 const ONE_DEVICE = 'ferrum runs on one device';
+const LOCAL_FILES = 'ferrum reads local .gguf files and never downloads: give a path';
+const MAPPED = 'ferrum always maps the file';
+const NO_FIT = 'ferrum does not fit layers to device memory; every layer runs on the --backend';
 const NO_COUNTERPART: Readonly<Record<string, string>> = {
   '-ngl': ONE_BACKEND,
   '--n-gpu-layers': ONE_BACKEND,
@@ -33,8 +44,40 @@ const NO_COUNTERPART: Readonly<Record<string, string>> = {
   '--tensor-split': ONE_DEVICE,
   '-ub': 'ferrum has one batch size, -b',
   '--ubatch-size': 'ferrum has one batch size, -b',
-  '-mmp': 'ferrum always maps the file',
-  '--mmap': 'ferrum always maps the file',
+  '-mmp': MAPPED,
+  '--mmap': MAPPED,
+  '-lm': MAPPED,
+  '--load-mode': MAPPED,
+  '-lzm': MAPPED,
+  '--lazy-mode': MAPPED,
+  '-fitt': NO_FIT,
+  '--fit-target': NO_FIT,
+  '-fitc': NO_FIT,
+  '--fit-ctx': NO_FIT,
+  '-ncmoe': ONE_BACKEND,
+  '--n-cpu-moe': ONE_BACKEND,
+  '-ot': ONE_BACKEND,
+  '--override-tensor': ONE_BACKEND,
+  '-nopo': ONE_BACKEND,
+  '--no-op-offload': ONE_BACKEND,
+  '--no-host': ONE_BACKEND,
+  '-dev': `${ONE_DEVICE}, the one --backend names`,
+  '--device': `${ONE_DEVICE}, the one --backend names`,
+  '--list-devices': `${ONE_DEVICE}, the one --backend names; the table's last line says which`,
+  '-C': 'ferrum\'s threads run on the CPUs the process may use: start it under taskset',
+  '--cpu-mask': 'ferrum\'s threads run on the CPUs the process may use: start it under taskset',
+  '--cpu-strict': 'ferrum\'s threads run on the CPUs the process may use: start it under taskset',
+  '--poll': 'ferrum\'s workers spin for a fixed while between the ops of a step, then sleep',
+  '--numa': 'ferrum does not place memory by NUMA node: start it under numactl',
+  '-hf': LOCAL_FILES,
+  '-hfr': LOCAL_FILES,
+  '--hf-repo': LOCAL_FILES,
+  '-hff': LOCAL_FILES,
+  '--hf-file': LOCAL_FILES,
+  '-hft': LOCAL_FILES,
+  '--hf-token': LOCAL_FILES,
+  '-v': 'ferrum bench writes no log beside its progress line',
+  '--verbose': 'ferrum bench writes no log beside its progress line',
   '-embd': 'ferrum bench measures generation models only',
   '--embeddings': 'ferrum bench measures generation models only',
 };
@@ -56,6 +99,7 @@ export function translateLlamaBenchFlags(argv: readonly string[]): string[] {
     const a = argv[i]!;
     const why = NO_COUNTERPART[a];
     if (why !== undefined) throw new UserError(`${a} (llama-bench's) has no ferrum counterpart: ${why}`);
+    if (ALREADY_SO.has(a)) continue;
     if (a === '-fa' || a === '--flash-attn') {
       // ferrum's attention is always the fused kind: -fa on is what it does anyway
       const values = (argv[i + 1] ?? '').split(',');
