@@ -13,7 +13,7 @@ export const R8_ROWS = 8;
  * in native-shim/cpu/quants/blocks.h; test/params-layout.test.ts compares.
  */
 export const R8_BLOCK_BYTES: ReadonlyMap<string, number> = new Map([
-  ['Q4_K', 1184],
+  ['Q4_K', 1152],
   ['Q6_K', 1680],
   ['Q4_0', 144],
   ['Q8_0', 272],
@@ -22,8 +22,7 @@ export const R8_BLOCK_BYTES: ReadonlyMap<string, number> = new Map([
 /**
  * Copies every matrix the CPU backend would multiply fastest in a repacked
  * layout (Q4_K, Q6_K, Q4_0 and Q8_0: their AVX2 kernels run 8 rows x 4
- * tokens per call with no horizontal sums; the K-quants' scales are
- * unpacked once) into new buffers, once at load. Embedding tables keep the
+ * tokens per call with no horizontal sums) into new buffers, once at load. Embedding tables keep the
  * file's layout for get_rows; where the output is tied to token_embd, the
  * output gets its own repacked copy.
  * `alloc` owns the buffers (freed with the engine).

@@ -846,9 +846,9 @@ static void test_plan_mul_mat_group(void) {
     if (i != 2) memset(y[i].p, 0, (size_t)y_floats[i] * 4);
   }
   /* op 0 reads W0 repacked */
-  const uint32_t r8_bytes = rows[0] / 8 * (nc / 256) * 1184;
+  const uint32_t r8_bytes = rows[0] / 8 * (nc / 256) * 1152;
   buf w0r = new_buf(r8_bytes);
-  fr_repack_params rp = {nc, rows[0], nc / 256 * 144, 1184};
+  fr_repack_params rp = {nc, rows[0], nc / 256 * 144, 1152};
   buf rb[2] = {w[0], w0r};
   int32_t rc_repack = run_op("repack_q4_K_r8", &rp, sizeof rp, 2, rb);
   plan_builder pb;

@@ -108,19 +108,28 @@ typedef struct {
 /*
  * q4_K_r8: ferrum's own CPU layout (not a ggml type; never in a file).
  * Eight Q4_K rows repacked at load, one block per super-block column:
- * what the eight rows need for 256 columns lies together, the 6-bit
- * scales and mins are unpacked once instead of per dot product, and each
+ * what the eight rows need for 256 columns lies together, and each
  * 32-byte run of qs holds four bytes of every row, so one vector of int8
  * activations (4 broadcast to all rows) multiplies all eight rows at once
  * and the eight results stay in the eight lanes (no horizontal sums).
  * Byte b of qs[c][g][r] is row r's qs[32c + 4g + b]: low nibble column
  * 64c + 4g + b, high nibble column 64c + 32 + 4g + b.
+ * The 6-bit scales and mins stay 12 bytes a row, as in Q4_K, so a block
+ * is no larger than the eight rows' own (decode reads every byte once a
+ * token, at the memory's rate); the kernels spread them to a byte each
+ * per block (kernels.h: frq_q4_K_sm), with the low and high bits apart
+ * so that takes a few vector ops for all eight rows:
+ *   sm_lo[j][r]: sub-block j's scale & 15 | (its min & 15) << 4
+ *   sm_hi[c][r]: the top two bits of scales 2c and 2c+1 (bits 0-1, 2-3)
+ *                and of mins 2c and 2c+1 (bits 4-5, 6-7)
+ * d, dmin and sm take 128 bytes, so qs[c] starts at 128 + 256c and a block
+ * is 18 cache lines.
  */
 typedef struct {
   fr_half d[FR_R8_ROWS];
   fr_half dmin[FR_R8_ROWS];
-  uint8_t scales[8][FR_R8_ROWS];   /* [sub-block j][row r] */
-  uint8_t mins[4][FR_R8_ROWS][2];  /* [pair p][row r][sub-block 2p + k] */
+  uint8_t sm_lo[8][FR_R8_ROWS];    /* [sub-block j][row r] */
+  uint8_t sm_hi[4][FR_R8_ROWS];    /* [sub-block pair c][row r] */
   uint8_t qs[4][8][FR_R8_ROWS][4]; /* [c][g][row r][b] */
 } fr_block_q4_K_r8;
 
@@ -197,7 +206,7 @@ _Static_assert(sizeof(fr_block_q8_1) == 36, "block_q8_1 size");
 _Static_assert(sizeof(fr_block_q2_K) == 84, "block_q2_K size");
 _Static_assert(sizeof(fr_block_q3_K) == 110, "block_q3_K size");
 _Static_assert(sizeof(fr_block_q4_K) == 144, "block_q4_K size");
-_Static_assert(sizeof(fr_block_q4_K_r8) == 1184, "block_q4_K_r8 size");
+_Static_assert(sizeof(fr_block_q4_K_r8) == 8 * 144, "block_q4_K_r8 size");
 _Static_assert(sizeof(fr_block_q6_K_r8) == 8 * 210, "block_q6_K_r8 size");
 _Static_assert(sizeof(fr_block_q4_0_r8) == 8 * 18, "block_q4_0_r8 size");
 _Static_assert(sizeof(fr_block_q8_0_r8) == 8 * 34, "block_q8_0_r8 size");

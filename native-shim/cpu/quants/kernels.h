@@ -261,6 +261,26 @@ static inline void fr_k4_scale_min(const uint8_t *restrict p, int j, int32_t *re
   }
 }
 
+/* A q4_K_r8 block's scales and mins a byte each, as its kernels read them:
+ * scales[j][r] for sub-block j of row r, mins[p][r][k] for sub-block
+ * 2p + k (pairs, as vpmaddwd / vpdpwssd take them with the bsum pairs) */
+typedef struct {
+  uint8_t scales[8][FR_R8_ROWS];
+  uint8_t mins[4][FR_R8_ROWS][2];
+} frq_q4_K_sm;
+
+/* the block's packed sm_lo / sm_hi (blocks.h) spread out: the portable
+ * form; kernels.h has a vector one for x86, the same bytes */
+static inline void frq_q4_K_sm_portable(const fr_block_q4_K_r8 *restrict x, frq_q4_K_sm *restrict o) {
+  for (int c = 0; c < 4; c++)
+    for (int r = 0; r < FR_R8_ROWS; r++)
+      for (int k = 0; k < 2; k++) {
+        const int lo = x->sm_lo[2 * c + k][r], hi = x->sm_hi[c][r];
+        o->scales[2 * c + k][r] = (uint8_t)((lo & 15) | ((hi >> (2 * k)) & 3) << 4);
+        o->mins[c][r][k] = (uint8_t)((lo >> 4) | ((hi >> (4 + 2 * k)) & 3) << 4);
+      }
+}
+
 /* fp.c */
 void fr_f32_to_float(const void *x, float *y, int64_t n);
 void fr_f32_from_float(const float *x, void *y, int64_t n);
@@ -312,6 +332,43 @@ static inline __m256i frq_bcast4(const int8_t *p) {
   memcpy(&v, p, 4);
   return _mm256_set1_epi32(v);
 }
+
+/* frq_q4_K_sm_portable on 128-bit vectors, all eight rows at once: per
+ * pair c, sub-blocks 2c and 2c+1 are the halves of one vector (sm_lo's
+ * two rows of eight bytes; sm_hi's byte, and the same shifted down two
+ * bits, so both halves find their bits at 0-1 and 4-5). Byte shifts are
+ * 16-bit shifts whose spill from the neighbouring byte the masks drop. */
+static inline void frq_q4_K_sm_unpack(const fr_block_q4_K_r8 *restrict x, frq_q4_K_sm *restrict o) {
+  const __m128i m4 = _mm_set1_epi8(0x0f), m3 = _mm_set1_epi8(0x03);
+  for (int c = 0; c < 4; c++) {
+    const __m128i lo = _mm_loadu_si128((const __m128i *)x->sm_lo[2 * c]);
+    const __m128i h8 = _mm_loadl_epi64((const __m128i *)x->sm_hi[c]);
+    const __m128i hi = _mm_unpacklo_epi64(h8, _mm_srli_epi16(h8, 2));
+    const __m128i sc = _mm_or_si128(_mm_and_si128(lo, m4), _mm_slli_epi16(_mm_and_si128(hi, m3), 4));
+    const __m128i mn = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(lo, 4), m4),
+                                    _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(hi, 4), m3), 4));
+    _mm_storeu_si128((__m128i *)o->scales[2 * c], sc);
+    _mm_storeu_si128((__m128i *)o->mins[c], _mm_unpacklo_epi8(mn, _mm_unpackhi_epi64(mn, mn)));
+  }
+}
+
+/* Prefill: a row group's scales and mins spread for all its blocks once
+ * per call, not once per run of four tokens (6% of a Qwen3 pp512 when
+ * every run spread its own); the kernels then read sm[i]. Rows longer than
+ * FRQ_Q4_K_SM_BLOCKS blocks (n > 32768) spread per block and run. */
+#define FRQ_Q4_K_SM_BLOCKS 128
+static inline void frq_q4_K_sm_row(const fr_block_q4_K_r8 *restrict x, int nb, frq_q4_K_sm *restrict o) {
+  for (int i = 0; i < nb; i++) frq_q4_K_sm_unpack(&x[i], &o[i]);
+}
+/* runs of four tokens, then a tail, of a Q4_K kernel taking the spread
+ * scales last: `call(k, sms)` with k the run's token count; each caller
+ * passes a literal NULL or its own array, so the always_inline kernel is
+ * compiled once each way, with no test per block */
+#define FRQ_Q4_K_RUNS(call, sms)                                          \
+  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) call(4, sms); \
+  if (nt == 3) call(3, sms);                                              \
+  if (nt == 2) call(2, sms);                                              \
+  if (nt == 1) call(1, sms);
 
 /* `lines` cache lines from p on into L1: the r8 kernels read weights a
  * fixed distance ahead of the block they multiply (decode streams them) */

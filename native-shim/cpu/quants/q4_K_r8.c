@@ -18,11 +18,12 @@ void fr_repack_q4_K_r8(const void *src, size_t src_row_bytes, void *dst, int n) 
       const fr_block_q4_K *restrict x = (const fr_block_q4_K *)((const uint8_t *)src + r * src_row_bytes) + i;
       o->d[r] = x->d;
       o->dmin[r] = x->dmin;
+      for (int c = 0; c < 4; c++) o->sm_hi[c][r] = 0;
       for (int j = 0; j < 8; j++) {
         int32_t sc, mn;
         fr_k4_scale_min(x->scales, j, &sc, &mn);
-        o->scales[j][r] = (uint8_t)sc;
-        o->mins[j / 2][r][j % 2] = (uint8_t)mn;
+        o->sm_lo[j][r] = (uint8_t)((sc & 15) | (mn & 15) << 4);
+        o->sm_hi[j / 2][r] |= (uint8_t)((sc >> 4) << (2 * (j % 2)) | (mn >> 4) << (4 + 2 * (j % 2)));
       }
       for (int c = 0; c < 4; c++)
         for (int g = 0; g < 8; g++) memcpy(o->qs[c][g][r], x->qs + 32 * c + 4 * g, 4);
@@ -38,6 +39,8 @@ void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *
     const fr_block_q8_K *restrict y = (const fr_block_q8_K *)((const uint8_t *)act + t * a_stride);
     float acc[FR_R8_ROWS] = {0}, macc[FR_R8_ROWS] = {0};
     for (int i = 0; i < nb; i++) {
+      frq_q4_K_sm sm;
+      frq_q4_K_sm_portable(&x[i], &sm);
       int32_t bs32[8];
       for (int j = 0; j < 8; j++) bs32[j] = y[i].bsums[2 * j] + y[i].bsums[2 * j + 1];
       for (int r = 0; r < FR_R8_ROWS; r++) {
@@ -50,9 +53,9 @@ void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *
               lo += (q & 0x0f) * y[i].qs[64 * c + 4 * g + b];
               hi += (q >> 4) * y[i].qs[64 * c + 32 + 4 * g + b];
             }
-          isum += lo * x[i].scales[2 * c][r] + hi * x[i].scales[2 * c + 1][r];
+          isum += lo * sm.scales[2 * c][r] + hi * sm.scales[2 * c + 1][r];
         }
-        for (int j = 0; j < 8; j++) imin += x[i].mins[j / 2][r][j % 2] * bs32[j];
+        for (int j = 0; j < 8; j++) imin += sm.mins[j / 2][r][j % 2] * bs32[j];
         acc[r] = fmaf((float)isum, frq_h2f_scale(x[i].d[r]) * y[i].d, acc[r]);
         macc[r] = fmaf((float)imin, frq_h2f_scale(x[i].dmin[r]) * y[i].d, macc[r]);
       }

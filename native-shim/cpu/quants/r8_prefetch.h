@@ -63,8 +63,9 @@
 #define FR_R8_LONG_ROW 4096
 #define FR_Q4_K_PF_L2_BLOCKS 12
 #define FR_Q4_K_PF_L1_BLOCKS 2
-/* a block is 1184 bytes from a 32-byte aligned start: 19 lines cover it */
-#define FR_Q4_K_PF_LINES 19
+/* a block is 1152 bytes, 18 lines from a line start (groups of rows are
+ * whole blocks in line-aligned buffers) */
+#define FR_Q4_K_PF_LINES 18
 
 /* 1 on Zen 4 (above); set once as the library loads */
 extern int fr_r8_pf_zen4;

@@ -28,9 +28,11 @@ static inline __m256i r8_scale_pairs(const uint8_t *p) {
   return _mm256_or_si256(x, _mm256_slli_epi32(x, 16));
 }
 
+/* `sms`: every block's scales and mins spread (frq_q4_K_sm_row), or NULL
+ * to spread each block as it comes (one token: the block is read once) */
 static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, float *s, size_t s_stride,
                                                           const fr_block_q4_K_r8 *restrict x, const uint8_t *act,
-                                                          size_t a_stride) {
+                                                          size_t a_stride, const frq_q4_K_sm *restrict sms) {
   const int nb = n / FR_QK_K;
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   __m256 acc[4], macc[4];
@@ -40,6 +42,9 @@ static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, f
   for (int i = 0; i < nb; i++) {
     const fr_block_q8_K *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;
+    frq_q4_K_sm own;
+    if (!sms) frq_q4_K_sm_unpack(&x[i], &own);
+    const frq_q4_K_sm *sm = sms ? &sms[i] : &own;
     /* weights a few blocks ahead: decode streams them from memory */
     if (two_stage) {
       frq_prefetch_lines_l2(x + i + FR_Q4_K_PF_L2_BLOCKS, FR_Q4_K_PF_LINES);
@@ -63,14 +68,14 @@ static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, f
           hi16[t] = _mm256_add_epi16(hi16[t], _mm256_maddubs_epi16(hi, frq_bcast4(a + 32)));
         }
       }
-      const __m256i sl = r8_scale_pairs(x[i].scales[2 * c]), sh = r8_scale_pairs(x[i].scales[2 * c + 1]);
+      const __m256i sl = r8_scale_pairs(sm->scales[2 * c]), sh = r8_scale_pairs(sm->scales[2 * c + 1]);
       for (int t = 0; t < nt; t++)
         isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_madd_epi16(lo16[t], sl), _mm256_madd_epi16(hi16[t], sh)));
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
     const __m256 dmw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].dmin));
     __m256i mn[4];
-    for (int p = 0; p < 4; p++) mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)x[i].mins[p]));
+    for (int p = 0; p < 4; p++) mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm->mins[p]));
     for (int t = 0; t < nt; t++) {
       /* sub-block sums of the activations, as int16 pairs (2p, 2p+1) */
       const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y[t]->bsums),
@@ -169,6 +174,18 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
 
 FR_R8_GEMM_ENTRY(fr_gemm_q6_K_r8_q8_K, gemm6_nt)
 
-FR_R8_GEMM_ENTRY(fr_gemm_q4_K_r8_q8_K, gemm_nt)
+void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
+  const int nb = n / FR_QK_K;
+  const uint8_t *a = act;
+#define Q4_K_CALL(k, sms) gemm_nt(n, k, s, s_stride, w, a, a_stride, sms)
+  if (nt > 1 && nb <= FRQ_Q4_K_SM_BLOCKS) {
+    frq_q4_K_sm sm[FRQ_Q4_K_SM_BLOCKS];
+    frq_q4_K_sm_row(w, nb, sm);
+    FRQ_Q4_K_RUNS(Q4_K_CALL, sm)
+  } else {
+    FRQ_Q4_K_RUNS(Q4_K_CALL, NULL)
+  }
+#undef Q4_K_CALL
+}
 
 #endif /* FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 */

@@ -30,12 +30,14 @@
 #define FR_K_PREFETCH_BLOCKS 4
 #endif
 
-/* Q4_K: reads fr_block_q4_K_r8 (qs[c][g][row][4], scales/mins unpacked):
+/* Q4_K: reads fr_block_q4_K_r8 (qs[c][g][row][4]; scales/mins spread by frq_q4_K_sm):
  * eight rows x nt <= 4 tokens, row r in int32/float lane r; per 32-byte qs
  * run, four activation bytes per token broadcast to all rows. */
+/* `sms`: every block's scales and mins spread (frq_q4_K_sm_row), or NULL
+ * to spread each block as it comes */
 static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, float *s, size_t s_stride,
                                                           const fr_block_q4_K_r8 *restrict x, const uint8_t *act,
-                                                          size_t a_stride) {
+                                                          size_t a_stride, const frq_q4_K_sm *restrict sms) {
   const int nb = n / FR_QK_K;
   const __m256i m4 = _mm256_set1_epi8(0x0f);
   __m256 acc[4], macc[4];
@@ -43,6 +45,9 @@ static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, f
   for (int i = 0; i < nb; i++) {
     const fr_block_q8_K *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;
+    frq_q4_K_sm own;
+    if (!sms) frq_q4_K_sm_unpack(&x[i], &own);
+    const frq_q4_K_sm *sm = sms ? &sms[i] : &own;
     /* weights a few blocks ahead: decode streams them from memory */
     frq_prefetch_lines(x + i + FR_K_PREFETCH_BLOCKS, 2);
     __m256i isum[4];
@@ -64,15 +69,15 @@ static inline __attribute__((always_inline)) void gemm_nt(int n, const int nt, f
           hi32[t] = _mm256_dpbusd_epi32(hi32[t], hi, frq_bcast4(a + 32));
         }
       }
-      const __m256i sl = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)x[i].scales[2 * c]));
-      const __m256i sh = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)x[i].scales[2 * c + 1]));
+      const __m256i sl = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sm->scales[2 * c]));
+      const __m256i sh = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sm->scales[2 * c + 1]));
       for (int t = 0; t < nt; t++)
         isum[t] = _mm256_add_epi32(isum[t], _mm256_add_epi32(_mm256_mullo_epi32(lo32[t], sl), _mm256_mullo_epi32(hi32[t], sh)));
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
     const __m256 dmw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].dmin));
     __m256i mn[4];
-    for (int p = 0; p < 4; p++) mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)x[i].mins[p]));
+    for (int p = 0; p < 4; p++) mn[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm->mins[p]));
     for (int t = 0; t < nt; t++) {
       /* sub-block sums of the activations, as int16 pairs (2p, 2p+1):
        * each |sum| <= 32*127 fits int16 */
@@ -243,6 +248,8 @@ static void gemm_wide1(int n, float *s, const fr_block_q4_K_r8 *restrict x, cons
   __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
   const int two_stage = fr_r8_q4_K_two_stage(n); /* r8_prefetch.h */
   for (int i = 0; i < nb; i++, y++) {
+    frq_q4_K_sm sm;
+    frq_q4_K_sm_unpack(&x[i], &sm);
     if (two_stage) {
       frq_prefetch_lines_l2(x + i + FR_Q4_K_PF_L2_BLOCKS, FR_Q4_K_PF_LINES);
       frq_prefetch_lines(x + i + FR_Q4_K_PF_L1_BLOCKS, FR_Q4_K_PF_LINES);
@@ -259,18 +266,18 @@ static void gemm_wide1(int n, float *s, const fr_block_q4_K_r8 *restrict x, cons
         lo32 = _mm512_dpbusd_epi32(lo32, _mm512_and_si512(q, m4), frq_bcast4_halves(a));
         hi32 = _mm512_dpbusd_epi32(hi32, _mm512_and_si512(_mm512_srli_epi16(q, 4), m4), frq_bcast4_halves(a + 32));
       }
-      const __m256i sl = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)x[i].scales[2 * c]));
-      const __m256i sh = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)x[i].scales[2 * c + 1]));
+      const __m256i sl = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sm.scales[2 * c]));
+      const __m256i sh = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)sm.scales[2 * c + 1]));
       isum = _mm256_add_epi32(isum, _mm256_add_epi32(_mm256_mullo_epi32(frq_fold_halves(lo32), sl), _mm256_mullo_epi32(frq_fold_halves(hi32), sh)));
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].d));
     const __m256 dmw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)x[i].dmin));
     const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y->bsums), _mm_loadu_si128((const __m128i *)(y->bsums + 8)));
     __m256i imin = _mm256_setzero_si256();
-    imin = _mm256_dpwssd_epi32(imin, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)x[i].mins[0])), _mm256_set1_epi32(_mm_extract_epi32(bs, 0)));
-    imin = _mm256_dpwssd_epi32(imin, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)x[i].mins[1])), _mm256_set1_epi32(_mm_extract_epi32(bs, 1)));
-    imin = _mm256_dpwssd_epi32(imin, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)x[i].mins[2])), _mm256_set1_epi32(_mm_extract_epi32(bs, 2)));
-    imin = _mm256_dpwssd_epi32(imin, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)x[i].mins[3])), _mm256_set1_epi32(_mm_extract_epi32(bs, 3)));
+    imin = _mm256_dpwssd_epi32(imin, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm.mins[0])), _mm256_set1_epi32(_mm_extract_epi32(bs, 0)));
+    imin = _mm256_dpwssd_epi32(imin, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm.mins[1])), _mm256_set1_epi32(_mm_extract_epi32(bs, 1)));
+    imin = _mm256_dpwssd_epi32(imin, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm.mins[2])), _mm256_set1_epi32(_mm_extract_epi32(bs, 2)));
+    imin = _mm256_dpwssd_epi32(imin, _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm.mins[3])), _mm256_set1_epi32(_mm_extract_epi32(bs, 3)));
     const __m256 dy = _mm256_set1_ps(y->d);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, dy), acc);
     macc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(imin), _mm256_mul_ps(dmw, dy), macc);
@@ -278,7 +285,23 @@ static void gemm_wide1(int n, float *s, const fr_block_q4_K_r8 *restrict x, cons
   _mm256_storeu_ps(s, _mm256_sub_ps(acc, macc));
 }
 
-FR_R8_GEMM_ENTRY_ONE(fr_gemm_q4_K_r8_q8_K, gemm_nt, gemm_wide1, fr_block_q4_K_r8, fr_block_q8_K)
+void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
+  if (nt == 1) {
+    gemm_wide1(n, s, w, act);
+    return;
+  }
+  const int nb = n / FR_QK_K;
+  const uint8_t *a = act;
+#define Q4_K_CALL(k, sms) gemm_nt(n, k, s, s_stride, w, a, a_stride, sms)
+  if (nb <= FRQ_Q4_K_SM_BLOCKS) {
+    frq_q4_K_sm sm[FRQ_Q4_K_SM_BLOCKS];
+    frq_q4_K_sm_row(w, nb, sm);
+    FRQ_Q4_K_RUNS(Q4_K_CALL, sm)
+  } else {
+    FRQ_Q4_K_RUNS(Q4_K_CALL, NULL)
+  }
+#undef Q4_K_CALL
+}
 
 /*
  * Sixteen rows per pass (prefill): two consecutive r8 groups, A's eight
@@ -290,7 +313,8 @@ FR_R8_GEMM_ENTRY_ONE(fr_gemm_q4_K_r8_q8_K, gemm_nt, gemm_wide1, fr_block_q4_K_r8
 static inline __attribute__((always_inline)) void gemm_pair_nt(int n, const int nt, float *s, size_t s_stride,
                                                                const fr_block_q4_K_r8 *restrict xa,
                                                                const fr_block_q4_K_r8 *restrict xb, const uint8_t *act,
-                                                               size_t a_stride) {
+                                                               size_t a_stride,
+                                                               const frq_q4_K_sm (*restrict sms)[FRQ_Q4_K_SM_BLOCKS]) {
   const int nb = n / FR_QK_K;
   const __m512i m4 = _mm512_set1_epi8(0x0f);
   __m512 acc[4], macc[4];
@@ -298,6 +322,9 @@ static inline __attribute__((always_inline)) void gemm_pair_nt(int n, const int 
   for (int i = 0; i < nb; i++) {
     const fr_block_q8_K *y[4];
     for (int t = 0; t < nt; t++) y[t] = (const fr_block_q8_K *)(act + t * a_stride) + i;
+    frq_q4_K_sm owna, ownb;
+    if (!sms) frq_q4_K_sm_unpack(&xa[i], &owna), frq_q4_K_sm_unpack(&xb[i], &ownb);
+    const frq_q4_K_sm *sma = sms ? &sms[0][i] : &owna, *smb = sms ? &sms[1][i] : &ownb;
     __m512i isum[4];
     for (int t = 0; t < nt; t++) isum[t] = _mm512_setzero_si512();
     for (int c = 0; c < 4; c++) {
@@ -313,15 +340,15 @@ static inline __attribute__((always_inline)) void gemm_pair_nt(int n, const int 
           hi32[t] = _mm512_dpbusd_epi32(hi32[t], hi, frq_bcast4x16(a + 32));
         }
       }
-      const __m512i sl = _mm512_cvtepu8_epi32(frq_pair64(xa[i].scales[2 * c], xb[i].scales[2 * c]));
-      const __m512i sh = _mm512_cvtepu8_epi32(frq_pair64(xa[i].scales[2 * c + 1], xb[i].scales[2 * c + 1]));
+      const __m512i sl = _mm512_cvtepu8_epi32(frq_pair64(sma->scales[2 * c], smb->scales[2 * c]));
+      const __m512i sh = _mm512_cvtepu8_epi32(frq_pair64(sma->scales[2 * c + 1], smb->scales[2 * c + 1]));
       for (int t = 0; t < nt; t++)
         isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(lo32[t], sl), _mm512_mullo_epi32(hi32[t], sh)));
     }
     const __m512 dw = _mm512_cvtph_ps(frq_pair128(xa[i].d, xb[i].d));
     const __m512 dmw = _mm512_cvtph_ps(frq_pair128(xa[i].dmin, xb[i].dmin));
     __m512i mn[4];
-    for (int p = 0; p < 4; p++) mn[p] = _mm512_cvtepu8_epi16(frq_pair128(xa[i].mins[p], xb[i].mins[p]));
+    for (int p = 0; p < 4; p++) mn[p] = _mm512_cvtepu8_epi16(frq_pair128(sma->mins[p], smb->mins[p]));
     for (int t = 0; t < nt; t++) {
       const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)y[t]->bsums),
                                         _mm_loadu_si128((const __m128i *)(y[t]->bsums + 8)));
@@ -396,7 +423,22 @@ static inline __attribute__((always_inline)) void gemm6_pair_nt(int n, const int
   for (int t = 0; t < nt; t++) _mm512_storeu_ps(s + t * s_stride, acc[t]);
 }
 
-FR_R8_GEMM2_ENTRY(fr_gemm2_q4_K_r8_q8_K, fr_block_q4_K_r8, gemm_pair_nt)
+void fr_gemm2_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, size_t group_bytes, const void *act,
+                           size_t a_stride) {
+  const fr_block_q4_K_r8 *xa = w, *xb = (const fr_block_q4_K_r8 *)((const uint8_t *)w + group_bytes);
+  const int nb = n / FR_QK_K;
+  const uint8_t *a = act;
+#define PAIR_CALL(k, sms) gemm_pair_nt(n, k, s, s_stride, xa, xb, a, a_stride, sms)
+  if (nb <= FRQ_Q4_K_SM_BLOCKS) {
+    frq_q4_K_sm sm[2][FRQ_Q4_K_SM_BLOCKS];
+    frq_q4_K_sm_row(xa, nb, sm[0]);
+    frq_q4_K_sm_row(xb, nb, sm[1]);
+    FRQ_Q4_K_RUNS(PAIR_CALL, sm)
+  } else {
+    FRQ_Q4_K_RUNS(PAIR_CALL, NULL)
+  }
+#undef PAIR_CALL
+}
 
 FR_R8_GEMM2_ENTRY(fr_gemm2_q6_K_r8_q8_K, fr_block_q6_K_r8, gemm6_pair_nt)
 
