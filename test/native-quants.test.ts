@@ -114,6 +114,9 @@ describe.skipIf(!cc || !libs)('CPU quant kernels vs ggml', () => {
     const native = bits(await runChecker('native-r8', ['-O3', '-march=native']));
     expect(native.length).toBeGreaterThanOrEqual(1);
     expect(bits(await runChecker('portable-r8', ['-O2']))).toEqual(native);
+    // Q4_K rows too long to spread their scales once per call (FRQ_Q4_K_SM_BLOCKS) spread them
+    // per block: forced here on the checker's 4096-column rows, the same bits
+    expect(bits(await runChecker('native-r8-long-rows', ['-O3', '-march=native', '-DFRQ_Q4_K_SM_BLOCKS=8']))).toEqual(native);
   });
 
   // the AVX-512 VNNI kernels, which this CPU may not run: built for AVX2

@@ -270,7 +270,8 @@ typedef struct {
 } frq_q4_K_sm;
 
 /* the block's packed sm_lo / sm_hi (blocks.h) spread out: the portable
- * form; kernels.h has a vector one for x86, the same bytes */
+ * form (frq_q4_K_sm_unpack below is the x86 builds' vector one, the same
+ * bytes) */
 static inline void frq_q4_K_sm_portable(const fr_block_q4_K_r8 *restrict x, frq_q4_K_sm *restrict o) {
   for (int c = 0; c < 4; c++)
     for (int r = 0; r < FR_R8_ROWS; r++)
@@ -355,8 +356,11 @@ static inline void frq_q4_K_sm_unpack(const fr_block_q4_K_r8 *restrict x, frq_q4
 /* Prefill: a row group's scales and mins spread for all its blocks once
  * per call, not once per run of four tokens (6% of a Qwen3 pp512 when
  * every run spread its own); the kernels then read sm[i]. Rows longer than
- * FRQ_Q4_K_SM_BLOCKS blocks (n > 32768) spread per block and run. */
+ * FRQ_Q4_K_SM_BLOCKS blocks (n > 32768) spread per block and run (a test
+ * build sets it lower to run that path on short rows). */
+#ifndef FRQ_Q4_K_SM_BLOCKS
 #define FRQ_Q4_K_SM_BLOCKS 128
+#endif
 static inline void frq_q4_K_sm_row(const fr_block_q4_K_r8 *restrict x, int nb, frq_q4_K_sm *restrict o) {
   for (int i = 0; i < nb; i++) frq_q4_K_sm_unpack(&x[i], &o[i]);
 }
