@@ -6,7 +6,8 @@
 // ratios, and decode as a share of the memory-bandwidth bound (weight bytes
 // read per token x tokens/s / bandwidth measured by a probe in this script:
 // the sustained rate of two seconds of streaming right before each run, and,
-// beside it, the best single pass, a peak that no run of seconds holds).
+// beside it, the best single pass, a peak that no run of seconds holds), and
+// each run's decode beside the probe taken right before it.
 //
 //   node scripts/bench-vs-llamacpp.mjs [MODEL.gguf ...] [-t N[,N...]] [-p 512] [-n 128] [-d 0] [-r 5] [--rounds 2] [--json]
 //
@@ -24,6 +25,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDefaultFixtures } from './bench/fixtures.mjs';
 import { ensureLlamaBench } from './bench/llama-bench.mjs';
+import { decodeRounds } from './bench/rounds.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FERRUM = join(REPO_ROOT, 'bin/ferrum.js');
@@ -205,6 +207,7 @@ async function main() {
         sustained: mean(beside.map((b) => b.sustained)),
         best: Math.max(...beside.map((b) => b.best)),
         llamacpp: pool(runs.llamacpp), ferrum: pool(runs.ferrum),
+        rounds: decodeRounds(runs, beside.map((b) => b.sustained), bytes),
       });
     }
   }
@@ -243,6 +246,10 @@ async function main() {
       llamacpp_decode_share_of_bound: (ld * r.bytes) / r.sustained,
       decode_share_of_peak: (fd * r.bytes) / peak(r),
       llamacpp_decode_share_of_peak: (ld * r.bytes) / peak(r),
+      decode_rounds: r.rounds.map((x) => ({
+        llamacpp_decode: x.llamacpp.tg, llamacpp_probe_gbs: x.llamacpp.probe / 1e9,
+        ferrum_decode: x.ferrum.tg, ferrum_probe_gbs: x.ferrum.probe / 1e9, decode_ratio: x.ratio,
+      })),
     });
   }
   lines.push('', `decode against the memory-bandwidth bound (bound t/s = bandwidth / ${o.nDepth > 0 ? 'weight and KV cache' : 'weight'} bytes read per token; bound: the mean`,
@@ -255,6 +262,15 @@ async function main() {
     const [l, f] = [mean(r.llamacpp.tg), mean(r.ferrum.tg)];
     lines.push(`| ${r.m.label} | ${r.threads} | ${fmt(r.bytes / 1e6, 1)} | ${fmt(r.sustained / 1e9, 1)} | ${fmt(bound, 1)} | ${fmt(l / bound, 3)} | ${fmt(f / bound, 3)} `
       + `| ${fmt(peak(r) / 1e9, 1)} | ${fmt(l / top, 3)} | ${fmt(f / top, 3)} |`);
+  }
+  lines.push('', 'decode run by run, each beside the probe right before it (sustained GB/s) and its share of that probe:', '',
+    '| model | threads | round | llama.cpp t/s | probe | share | ferrum t/s | probe | share | ferrum / llama.cpp |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of results) {
+    for (const x of r.rounds) {
+      const side = (s) => `${fmt(s.tg)} | ${fmt(s.probe / 1e9, 1)} | ${fmt(s.share, 3)}`;
+      lines.push(`| ${r.m.label} | ${r.threads} | ${x.round} | ${side(x.llamacpp)} | ${side(x.ferrum)} | ${fmt(x.ratio, 3)} |`);
+    }
   }
   const vocabs = [...new Set(results.map((r) => r.m.vocab).filter(Boolean))];
   if (vocabs.length > 0) lines.push('', `fixtures: random weights (${vocabs.join(', ')}); ${results.map((r) => basename(r.m.path)).join(', ')}`);
