@@ -25,7 +25,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDefaultFixtures } from './bench/fixtures.mjs';
 import { ensureLlamaBench } from './bench/llama-bench.mjs';
-import { decodeRounds } from './bench/rounds.mjs';
+import { decodeRounds, mean, pool } from './bench/rounds.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FERRUM = join(REPO_ROOT, 'bin/ferrum.js');
@@ -129,20 +129,7 @@ const TOOLS = {
 
 // ---- statistics over the rounds ----
 
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
-
-/** Pool every round's samples of the pp and tg rows: { pp: [t/s...], tg: [t/s...] }. */
-function pool(runs) {
-  const out = { pp: [], tg: [] };
-  for (const rows of runs) {
-    for (const r of rows) {
-      if (r.n_prompt > 0 && r.n_gen === 0) out.pp.push(...r.samples_ts);
-      else if (r.n_gen > 0 && r.n_prompt === 0) out.tg.push(...r.samples_ts);
-    }
-  }
-  return out;
-}
 
 /**
  * Bytes a decode step reads: every weight tensor of the file once, except

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRounds, runDecode, type BenchRow } from '../scripts/bench/rounds.mjs';
+import { decodeRounds, pool, runDecode, type BenchRow } from '../scripts/bench/rounds.mjs';
 
 /* scripts/bench-vs-llamacpp.mjs prints each run's decode beside the probe
  * taken right before it; rows are llama-bench's JSON rows (ferrum bench
@@ -8,6 +8,11 @@ const pp = (ts: number[]): BenchRow => ({ n_prompt: 512, n_gen: 0, samples_ts: t
 const tg = (ts: number[]): BenchRow => ({ n_prompt: 0, n_gen: 128, samples_ts: ts });
 
 describe('decode run by run (scripts/bench/rounds.mjs)', () => {
+  it('pools the pp and tg samples of every run, and no prompt+generation (pg) row', () => {
+    const pg: BenchRow = { n_prompt: 512, n_gen: 128, samples_ts: [99] };
+    expect(pool([[pp([200, 210]), tg([40]), pg], [pp([220]), tg([44, 42])]])).toEqual({ pp: [200, 210, 220], tg: [40, 44, 42] });
+  });
+
   it("takes a run's decode from its tg row only", () => {
     expect(runDecode([pp([200, 210]), tg([40, 44, 42])])).toBeCloseTo(42, 12);
     expect(runDecode([pp([200])])).toBeNaN();

@@ -9,6 +9,8 @@ export interface RoundSide {
   probe: number;
   share: number;
 }
+export function mean(xs: readonly number[]): number;
+export function pool(runs: readonly (readonly BenchRow[])[]): { pp: number[]; tg: number[] };
 export function runDecode(rows: readonly BenchRow[]): number;
 export function decodeRounds(
   runs: { llamacpp: readonly (readonly BenchRow[])[]; ferrum: readonly (readonly BenchRow[])[] },

@@ -1,13 +1,24 @@
-// Decode run by run for bench-vs-llamacpp: a shared machine's memory can
-// change speed between two runs seconds apart, so a ratio of pooled means can
-// hide that one tool's runs met slower minutes than the other's. Each run is
-// set beside the probe taken right before it.
+// bench-vs-llamacpp's statistics over its runs (llama-bench JSON rows), and
+// decode run by run: a shared machine's memory can change speed between two
+// runs seconds apart, so a ratio of pooled means can hide that one tool's
+// runs met slower minutes than the other's. Each run is set beside the probe
+// taken right before it.
 
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-/** The mean t/s of a run's decode row (n_gen > 0, no prompt), or NaN if it has none. */
+/* a pp test (prompt only) and a tg test (decode only); pg rows are neither */
+const isPrompt = (r) => r.n_prompt > 0 && r.n_gen === 0;
+const isDecode = (r) => r.n_gen > 0 && r.n_prompt === 0;
+
+/** Every run's samples of the pp and tg rows pooled: { pp: [t/s...], tg: [t/s...] }. */
+export function pool(runs) {
+  const rows = runs.flat();
+  return { pp: rows.filter(isPrompt).flatMap((r) => r.samples_ts), tg: rows.filter(isDecode).flatMap((r) => r.samples_ts) };
+}
+
+/** The mean t/s of a run's decode row, or NaN if it has none. */
 export function runDecode(rows) {
-  const tg = rows.filter((r) => r.n_gen > 0 && r.n_prompt === 0).flatMap((r) => r.samples_ts);
+  const tg = rows.filter(isDecode).flatMap((r) => r.samples_ts);
   return tg.length > 0 ? mean(tg) : Number.NaN;
 }
 
