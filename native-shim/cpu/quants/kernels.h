@@ -364,15 +364,31 @@ static inline void frq_q4_K_sm_unpack(const fr_block_q4_K_r8 *restrict x, frq_q4
 static inline void frq_q4_K_sm_row(const fr_block_q4_K_r8 *restrict x, int nb, frq_q4_K_sm *restrict o) {
   for (int i = 0; i < nb; i++) frq_q4_K_sm_unpack(&x[i], &o[i]);
 }
-/* runs of four tokens, then a tail, of a Q4_K kernel taking the spread
- * scales last: `call(k, sms)` with k the run's token count; each caller
- * passes a literal NULL or its own array, so the always_inline kernel is
- * compiled once each way, with no test per block */
-#define FRQ_Q4_K_RUNS(call, sms)                                          \
-  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride) call(4, sms); \
-  if (nt == 3) call(3, sms);                                              \
-  if (nt == 2) call(2, sms);                                              \
-  if (nt == 1) call(1, sms);
+/* runs of four tokens, then a tail, of a Q4_K kernel
+ * kernel(n, k, s, s_stride, <row group(s)>, a, a_stride, sms), the row
+ * groups being the variadic arguments; each caller passes a literal NULL or
+ * its own array as sms, so the always_inline kernel is compiled once each
+ * way, with no test per block */
+#define FRQ_Q4_K_RUNS(kernel, sms, ...)                                                                       \
+  for (; nt >= 4; nt -= 4, s += 4 * s_stride, a += 4 * a_stride)                                                \
+    kernel(n, 4, s, s_stride, __VA_ARGS__, a, a_stride, sms);                                                    \
+  if (nt == 3) kernel(n, 3, s, s_stride, __VA_ARGS__, a, a_stride, sms);                                         \
+  if (nt == 2) kernel(n, 2, s, s_stride, __VA_ARGS__, a, a_stride, sms);                                         \
+  if (nt == 1) kernel(n, 1, s, s_stride, __VA_ARGS__, a, a_stride, sms);
+
+/* FR_R8_GEMM_TOKENS for a Q4_K kernel over one row group at w: with two or
+ * more tokens the group's scales and mins are spread once for all its
+ * blocks; one token (each block read once), or rows too long for sm,
+ * spread per block */
+#define FRQ_Q4_K_TOKENS(kernel)                                                                                 \
+  const uint8_t *a = act;                                                                                       \
+  if (nt > 1 && n / FR_QK_K <= FRQ_Q4_K_SM_BLOCKS) {                                                            \
+    frq_q4_K_sm sm[FRQ_Q4_K_SM_BLOCKS];                                                                         \
+    frq_q4_K_sm_row(w, n / FR_QK_K, sm);                                                                        \
+    FRQ_Q4_K_RUNS(kernel, sm, w)                                                                                \
+  } else {                                                                                                      \
+    FRQ_Q4_K_RUNS(kernel, NULL, w)                                                                              \
+  }
 
 /* `lines` cache lines from p on into L1: the r8 kernels read weights a
  * fixed distance ahead of the block they multiply (decode streams them) */

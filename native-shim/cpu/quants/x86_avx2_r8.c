@@ -175,17 +175,7 @@ static inline __attribute__((always_inline)) void gemm6_nt(int n, const int nt, 
 FR_R8_GEMM_ENTRY(fr_gemm_q6_K_r8_q8_K, gemm6_nt)
 
 void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *w, const void *act, size_t a_stride) {
-  const int nb = n / FR_QK_K;
-  const uint8_t *a = act;
-#define Q4_K_CALL(k, sms) gemm_nt(n, k, s, s_stride, w, a, a_stride, sms)
-  if (nt > 1 && nb <= FRQ_Q4_K_SM_BLOCKS) {
-    frq_q4_K_sm sm[FRQ_Q4_K_SM_BLOCKS];
-    frq_q4_K_sm_row(w, nb, sm);
-    FRQ_Q4_K_RUNS(Q4_K_CALL, sm)
-  } else {
-    FRQ_Q4_K_RUNS(Q4_K_CALL, NULL)
-  }
-#undef Q4_K_CALL
+  FRQ_Q4_K_TOKENS(gemm_nt)
 }
 
 #endif /* FR_QUANTS_AVX2 && !FR_QUANTS_AVX512 */

@@ -290,17 +290,7 @@ void fr_gemm_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void *
     gemm_wide1(n, s, w, act);
     return;
   }
-  const int nb = n / FR_QK_K;
-  const uint8_t *a = act;
-#define Q4_K_CALL(k, sms) gemm_nt(n, k, s, s_stride, w, a, a_stride, sms)
-  if (nb <= FRQ_Q4_K_SM_BLOCKS) {
-    frq_q4_K_sm sm[FRQ_Q4_K_SM_BLOCKS];
-    frq_q4_K_sm_row(w, nb, sm);
-    FRQ_Q4_K_RUNS(Q4_K_CALL, sm)
-  } else {
-    FRQ_Q4_K_RUNS(Q4_K_CALL, NULL)
-  }
-#undef Q4_K_CALL
+  FRQ_Q4_K_TOKENS(gemm_nt)
 }
 
 /*
@@ -428,16 +418,14 @@ void fr_gemm2_q4_K_r8_q8_K(int n, int nt, float *s, size_t s_stride, const void 
   const fr_block_q4_K_r8 *xa = w, *xb = (const fr_block_q4_K_r8 *)((const uint8_t *)w + group_bytes);
   const int nb = n / FR_QK_K;
   const uint8_t *a = act;
-#define PAIR_CALL(k, sms) gemm_pair_nt(n, k, s, s_stride, xa, xb, a, a_stride, sms)
   if (nb <= FRQ_Q4_K_SM_BLOCKS) {
     frq_q4_K_sm sm[2][FRQ_Q4_K_SM_BLOCKS];
     frq_q4_K_sm_row(xa, nb, sm[0]);
     frq_q4_K_sm_row(xb, nb, sm[1]);
-    FRQ_Q4_K_RUNS(PAIR_CALL, sm)
+    FRQ_Q4_K_RUNS(gemm_pair_nt, sm, xa, xb)
   } else {
-    FRQ_Q4_K_RUNS(PAIR_CALL, NULL)
+    FRQ_Q4_K_RUNS(gemm_pair_nt, NULL, xa, xb)
   }
-#undef PAIR_CALL
 }
 
 FR_R8_GEMM2_ENTRY(fr_gemm2_q6_K_r8_q8_K, fr_block_q6_K_r8, gemm6_pair_nt)
