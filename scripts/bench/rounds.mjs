@@ -16,11 +16,8 @@ export function pool(runs) {
   return { pp: rows.filter(isPrompt).flatMap((r) => r.samples_ts), tg: rows.filter(isDecode).flatMap((r) => r.samples_ts) };
 }
 
-/** The mean t/s of a run's decode row, or NaN if it has none. */
-export function runDecode(rows) {
-  const tg = rows.filter(isDecode).flatMap((r) => r.samples_ts);
-  return tg.length > 0 ? mean(tg) : Number.NaN;
-}
+/** The mean t/s of a run's decode row, or NaN if it has none (the mean of no samples). */
+export const runDecode = (rows) => mean(pool([rows]).tg);
 
 /**
  * runs: { llamacpp: rows[], ferrum: rows[] }, one entry per round (llama-bench
